@@ -1,0 +1,10 @@
+DROP TABLE deals;
+DROP TABLE companies;
+DROP TABLE contacts;
+DROP TABLE import_errors;
+DROP TABLE jobs;
+DROP TABLE file_chunks;
+DROP TABLE import_files;
+DROP TABLE imports;
+DROP TABLE api_keys;
+DROP TABLE settings;

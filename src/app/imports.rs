@@ -1,0 +1,225 @@
+//! Creating, reading, listing and canceling imports, and reading their row errors.
+
+use crate::auth::Principal;
+use crate::crm::PortalId;
+use crate::db::errors::ImportErrorRow;
+use crate::db::imports::{ImportRow, NewImport};
+use crate::db::{self, write_txn, Db, DbError};
+use crate::error::{ApiError, ErrorDetail};
+use crate::import::{ImportRequest, ImportState};
+use crate::jobs::queue;
+
+/// A file part already stored in the database, not yet attached to an import.
+pub struct UploadedFile {
+    pub id: i64,
+    pub file_name: String,
+}
+
+/// An import with its file ids, as the API reports it.
+pub struct ImportView {
+    pub row: ImportRow,
+    pub file_ids: Vec<i64>,
+}
+
+fn invalid(message: String, details: Vec<ErrorDetail>) -> ApiError {
+    ApiError::Validation {
+        message,
+        errors: details,
+    }
+}
+
+/// Validates the request against the uploaded files, then records the import and its job in
+/// one transaction. Uploads are already stored; the caller discards them if this fails.
+pub fn create(
+    db: &Db,
+    who: &Principal,
+    request_text: Option<String>,
+    files: &[UploadedFile],
+) -> Result<ImportView, ApiError> {
+    let text =
+        request_text.ok_or_else(|| ApiError::validation("The importRequest field is missing"))?;
+    let request = ImportRequest::parse(&text).map_err(|e| {
+        let details = e
+            .problems
+            .iter()
+            .map(|p| ErrorDetail::new(p.message.clone()).in_(&p.field))
+            .collect();
+        invalid(e.message, details)
+    })?;
+    if files.is_empty() {
+        return Err(ApiError::validation(
+            "No file was uploaded; send each file in a files field",
+        ));
+    }
+    let mut problems = Vec::new();
+    for (i, f) in files.iter().enumerate() {
+        if files[..i].iter().any(|o| o.file_name == f.file_name) {
+            problems.push(
+                ErrorDetail::new(format!("The file '{}' was uploaded twice", f.file_name))
+                    .in_("files"),
+            );
+        }
+    }
+    let mut attached = Vec::new();
+    for (i, spec) in request.files.iter().enumerate() {
+        let found = files
+            .iter()
+            .find(|f| f.file_name == spec.file_name)
+            .or_else(|| {
+                files
+                    .iter()
+                    .find(|f| f.file_name.eq_ignore_ascii_case(&spec.file_name))
+            });
+        match found {
+            Some(f) => attached.push((f.id, i as i32)),
+            None => problems.push(
+                ErrorDetail::new(format!(
+                    "importRequest.files[{i}].fileName is '{}' but no uploaded file has that name (uploaded: {})",
+                    spec.file_name,
+                    files.iter().map(|f| format!("'{}'", f.file_name)).collect::<Vec<_>>().join(", ")
+                ))
+                .in_(&format!("files[{i}].fileName")),
+            ),
+        }
+    }
+    for f in files {
+        if !attached.iter().any(|(id, _)| *id == f.id)
+            && !problems
+                .iter()
+                .any(|p| p.message.contains("uploaded twice"))
+        {
+            problems.push(
+                ErrorDetail::new(format!(
+                    "The uploaded file '{}' is not listed in importRequest.files",
+                    f.file_name
+                ))
+                .in_("files"),
+            );
+        }
+    }
+    if !problems.is_empty() {
+        let message = format!(
+            "The uploaded files do not match importRequest.files: {}",
+            problems[0].message
+        );
+        return Err(invalid(message, problems));
+    }
+    let type_ids: Vec<&str> = request
+        .mapped_object_types()
+        .into_iter()
+        .map(|t| t.type_id())
+        .collect();
+    let mut conn = db.conn()?;
+    let row = write_txn(&mut conn, |c| {
+        let row = db::imports::insert(
+            c,
+            NewImport {
+                portal: who.portal,
+                api_key_id: Some(who.key_id),
+                name: &request.name,
+                state: ImportState::Started.as_str(),
+                request_json: &text,
+                mapped_object_type_ids: &type_ids.join(","),
+            },
+        )?;
+        db::files::attach(c, who.portal, row.id, &attached)?;
+        queue::enqueue(c, who.portal, row.id)?;
+        Ok::<_, DbError>(row)
+    })?;
+    tracing::info!(
+        import_id = row.id,
+        portal = who.portal.0,
+        files = attached.len(),
+        "import created"
+    );
+    Ok(ImportView {
+        row,
+        file_ids: attached.iter().map(|(id, _)| *id).collect(),
+    })
+}
+
+fn with_files(
+    conn: &mut db::DbConnection,
+    portal: PortalId,
+    rows: Vec<ImportRow>,
+) -> Result<Vec<ImportView>, DbError> {
+    let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+    let pairs = db::files::ids_for_imports(conn, portal, &ids)?;
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            let file_ids = pairs
+                .iter()
+                .filter(|(i, _)| *i == row.id)
+                .map(|(_, f)| *f)
+                .collect();
+            ImportView { row, file_ids }
+        })
+        .collect())
+}
+
+pub fn get(db: &Db, portal: PortalId, id: i64) -> Result<ImportView, ApiError> {
+    let mut conn = db.conn()?;
+    let row = db::imports::get(&mut conn, portal, id)?
+        .ok_or_else(|| ApiError::not_found(id.to_string()))?;
+    Ok(with_files(&mut conn, portal, vec![row])?.remove(0))
+}
+
+/// Newest first. Returns the page and the cursor of the next one.
+pub fn list(
+    db: &Db,
+    portal: PortalId,
+    after: Option<i64>,
+    limit: i64,
+) -> Result<(Vec<ImportView>, Option<i64>), ApiError> {
+    let mut conn = db.conn()?;
+    let mut rows = db::imports::page(&mut conn, portal, after, limit + 1)?;
+    let next = (rows.len() as i64 > limit).then(|| {
+        rows.truncate(limit as usize);
+        rows.last().map(|r| r.id)
+    });
+    Ok((with_files(&mut conn, portal, rows)?, next.flatten()))
+}
+
+/// Cancels a STARTED, PROCESSING or DEFERRED import; a running worker stops before its next batch.
+pub fn cancel(db: &Db, portal: PortalId, id: i64) -> Result<ImportRow, ApiError> {
+    let mut conn = db.conn()?;
+    write_txn(&mut conn, |c| {
+        let row =
+            db::imports::get(c, portal, id)?.ok_or_else(|| ApiError::not_found(id.to_string()))?;
+        let moved = db::imports::transition(
+            c,
+            portal,
+            id,
+            &ImportState::CANCELABLE,
+            ImportState::Canceled.as_str(),
+            None,
+        )?;
+        if !moved {
+            return Err(ApiError::validation(format!(
+                "Import {id} is {} and can no longer be canceled; only STARTED, PROCESSING or DEFERRED imports can",
+                row.state
+            )));
+        }
+        queue::finish_queued(c, id)?;
+        Ok(db::imports::get(c, portal, id)?.unwrap_or(row))
+    })
+}
+
+/// Oldest first. Returns the page and the cursor of the next one.
+pub fn errors(
+    db: &Db,
+    portal: PortalId,
+    id: i64,
+    after: Option<i64>,
+    limit: i64,
+) -> Result<(Vec<ImportErrorRow>, Option<i64>), ApiError> {
+    let mut conn = db.conn()?;
+    db::imports::get(&mut conn, portal, id)?.ok_or_else(|| ApiError::not_found(id.to_string()))?;
+    let mut rows = db::errors::page(&mut conn, portal, id, after, limit + 1)?;
+    let next = (rows.len() as i64 > limit).then(|| {
+        rows.truncate(limit as usize);
+        rows.last().map(|r| r.id)
+    });
+    Ok((rows, next.flatten()))
+}

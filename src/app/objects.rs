@@ -1,0 +1,63 @@
+//! Reading CRM records back: the objects API's list and read-by-id.
+
+use crate::crm::{ObjectType, PortalId};
+use crate::db::records::StoredRecord;
+use crate::db::{self, Db};
+use crate::error::ApiError;
+use crate::import::coerce::{normalize_domain, normalize_email};
+
+/// Ascending ids. Returns the page and the cursor of the next one.
+pub fn list(
+    db: &Db,
+    portal: PortalId,
+    ot: ObjectType,
+    after: Option<i64>,
+    limit: i64,
+) -> Result<(Vec<StoredRecord>, Option<i64>), ApiError> {
+    let mut conn = db.conn()?;
+    let mut rows = db::records::page(&mut conn, portal, ot, after, limit + 1)?;
+    let next = (rows.len() as i64 > limit).then(|| {
+        rows.truncate(limit as usize);
+        rows.last().map(|r| r.id)
+    });
+    Ok((rows, next.flatten()))
+}
+
+/// By record id, or by a unique property (`idProperty=email` / `domain` / `hs_object_id`).
+pub fn get(
+    db: &Db,
+    portal: PortalId,
+    ot: ObjectType,
+    id: &str,
+    id_property: Option<&str>,
+) -> Result<StoredRecord, ApiError> {
+    let not_found = || ApiError::not_found(id);
+    let mut conn = db.conn()?;
+    let found = match id_property {
+        None | Some("hs_object_id") => match id.trim().parse::<i64>() {
+            Ok(n) => db::records::get(&mut conn, portal, ot, n)?,
+            Err(_) => None,
+        },
+        Some(p) if Some(p) == ot.alternate_key() => {
+            let key = match ot {
+                ObjectType::Contact => normalize_email(id).ok(),
+                ObjectType::Company => normalize_domain(id).ok(),
+                ObjectType::Deal => None,
+            };
+            match key {
+                Some(k) => db::records::get_by_key(&mut conn, portal, ot, &k)?,
+                None => None,
+            }
+        }
+        Some(p) => {
+            return Err(ApiError::validation(format!(
+                "idProperty '{p}' is not a unique property of {}; use hs_object_id{}",
+                ot.plural(),
+                ot.alternate_key()
+                    .map(|k| format!(" or {k}"))
+                    .unwrap_or_default()
+            )))
+        }
+    };
+    found.ok_or_else(not_found)
+}

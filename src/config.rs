@@ -1,0 +1,96 @@
+//! One `Config`, read once from flags and environment (clap), passed everywhere by reference.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Everything the server, the worker and the CLI need. Built by `main` from clap, or directly by tests.
+#[derive(Clone)]
+pub struct Config {
+    /// `sqlite://<path>` or `postgres://…`.
+    pub database_url: String,
+    pub data_dir: PathBuf,
+    pub bind: String,
+    /// HS256 secret for API tokens; when `None` one is generated once and kept in the database.
+    pub jwt_secret: Option<String>,
+    /// Run the import worker inside this process.
+    pub run_worker: bool,
+    /// How often an idle worker looks for jobs created by other processes.
+    pub poll_interval: Duration,
+    /// A claimed job is reclaimable by another worker after this long without a checkpoint.
+    pub lease: Duration,
+    /// Rows written per transaction: short enough that SQLite's single writer never makes API
+    /// writes wait long, large enough to amortise the commit.
+    pub batch_rows: usize,
+    /// Database connections in the pool.
+    pub pool_size: u32,
+}
+
+impl Config {
+    /// The defaults a fresh checkout runs with: a SQLite file under `./hubport-data/`.
+    pub fn with_database(database_url: impl Into<String>, data_dir: impl Into<PathBuf>) -> Self {
+        Config {
+            database_url: database_url.into(),
+            data_dir: data_dir.into(),
+            bind: "127.0.0.1:8080".into(),
+            jwt_secret: None,
+            run_worker: true,
+            poll_interval: Duration::from_millis(500),
+            lease: Duration::from_secs(60),
+            batch_rows: 2000,
+            pool_size: 8,
+        }
+    }
+
+    /// `sqlite://` + the data dir's `hubport.db`.
+    pub fn default_database_url(data_dir: &std::path::Path) -> String {
+        format!("sqlite://{}", data_dir.join("hubport.db").display())
+    }
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("database_url", &redact_url(&self.database_url))
+            .field("data_dir", &self.data_dir)
+            .field("bind", &self.bind)
+            .field(
+                "jwt_secret",
+                &self.jwt_secret.as_ref().map(|_| "<redacted>"),
+            )
+            .field("run_worker", &self.run_worker)
+            .field("poll_interval", &self.poll_interval)
+            .field("lease", &self.lease)
+            .field("batch_rows", &self.batch_rows)
+            .field("pool_size", &self.pool_size)
+            .finish()
+    }
+}
+
+/// Hides a password in `postgres://user:password@host/db`.
+fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            match creds.find(':') {
+                Some(c) => format!("{}{}:<redacted>{}", &url[..s + 3], &creds[..c], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_hides_secrets() {
+        let mut c = Config::with_database("postgres://u:hunter2@h/db", "d");
+        c.jwt_secret = Some("s3cret".into());
+        let s = format!("{c:?}");
+        assert!(!s.contains("hunter2") && !s.contains("s3cret"), "{s}");
+        assert!(s.contains("postgres://u:<redacted>@h/db"));
+    }
+}

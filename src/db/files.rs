@@ -1,0 +1,225 @@
+//! Uploaded files, stored in the database in chunks: written as the upload streams in,
+//! read back chunk by chunk by whichever node processes the import.
+
+use super::schema::{file_chunks, import_files};
+use super::{now, Db, DbConnection, DbError};
+use crate::crm::PortalId;
+use diesel::prelude::*;
+use std::io::{self, Read};
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = import_files)]
+pub struct FileRow {
+    pub id: i64,
+    pub portal_id: i64,
+    pub import_id: Option<i64>,
+    pub position: i32,
+    pub file_name: String,
+    pub content_type: Option<String>,
+    pub size_bytes: i64,
+    pub chunk_count: i32,
+    pub created_at: chrono::NaiveDateTime,
+}
+
+/// Registers a file that is not yet part of any import.
+pub fn create(
+    conn: &mut DbConnection,
+    portal: PortalId,
+    position: i32,
+    file_name: &str,
+    content_type: Option<&str>,
+) -> Result<i64, DbError> {
+    let row = (
+        import_files::portal_id.eq(portal.0),
+        import_files::position.eq(position),
+        import_files::file_name.eq(file_name),
+        import_files::content_type.eq(content_type),
+        import_files::size_bytes.eq(0i64),
+        import_files::chunk_count.eq(0),
+        import_files::created_at.eq(now()),
+    );
+    Ok(
+        crate::db_run!(conn, c => diesel::insert_into(import_files::table)
+        .values(row)
+        .returning(import_files::id)
+        .get_result(c))?,
+    )
+}
+
+pub fn append_chunk(
+    conn: &mut DbConnection,
+    file_id: i64,
+    seq: i32,
+    data: &[u8],
+) -> Result<(), DbError> {
+    diesel::insert_into(file_chunks::table)
+        .values((
+            file_chunks::file_id.eq(file_id),
+            file_chunks::seq.eq(seq),
+            file_chunks::data.eq(data),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn finish(
+    conn: &mut DbConnection,
+    file_id: i64,
+    size: i64,
+    chunks: i32,
+) -> Result<(), DbError> {
+    diesel::update(import_files::table.find(file_id))
+        .set((
+            import_files::size_bytes.eq(size),
+            import_files::chunk_count.eq(chunks),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Hands uploaded files to their import (inside the transaction that creates it); `position`
+/// is the file's index in `importRequest.files`.
+pub fn attach(
+    conn: &mut DbConnection,
+    portal: PortalId,
+    import_id: i64,
+    files: &[(i64, i32)],
+) -> Result<(), DbError> {
+    for &(id, position) in files {
+        diesel::update(
+            import_files::table
+                .filter(import_files::id.eq(id))
+                .filter(import_files::portal_id.eq(portal.0)),
+        )
+        .set((
+            import_files::import_id.eq(import_id),
+            import_files::position.eq(position),
+        ))
+        .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// `(import_id, file_id)` pairs for several imports, in file order.
+pub fn ids_for_imports(
+    conn: &mut DbConnection,
+    portal: PortalId,
+    import_ids: &[i64],
+) -> Result<Vec<(i64, i64)>, DbError> {
+    let rows: Vec<(Option<i64>, i64)> = import_files::table
+        .filter(import_files::import_id.eq_any(import_ids))
+        .filter(import_files::portal_id.eq(portal.0))
+        .order((import_files::import_id, import_files::position))
+        .select((import_files::import_id, import_files::id))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(i, f)| i.map(|i| (i, f)))
+        .collect())
+}
+
+/// Removes files that never became part of an import (a refused or broken upload).
+pub fn delete_unattached(
+    conn: &mut DbConnection,
+    portal: PortalId,
+    file_ids: &[i64],
+) -> Result<(), DbError> {
+    let ids: Vec<i64> = import_files::table
+        .filter(import_files::id.eq_any(file_ids))
+        .filter(import_files::portal_id.eq(portal.0))
+        .filter(import_files::import_id.is_null())
+        .select(import_files::id)
+        .load(conn)?;
+    diesel::delete(file_chunks::table.filter(file_chunks::file_id.eq_any(&ids))).execute(conn)?;
+    diesel::delete(import_files::table.filter(import_files::id.eq_any(&ids))).execute(conn)?;
+    Ok(())
+}
+
+/// Removes unattached files older than `cutoff`: uploads cut off by a crash or a dropped client.
+pub fn delete_stale_unattached(
+    conn: &mut DbConnection,
+    cutoff: chrono::NaiveDateTime,
+) -> Result<usize, DbError> {
+    let stale = import_files::table
+        .filter(import_files::import_id.is_null())
+        .filter(import_files::created_at.lt(cutoff))
+        .select(import_files::id);
+    diesel::delete(file_chunks::table.filter(file_chunks::file_id.eq_any(stale))).execute(conn)?;
+    let n = diesel::delete(
+        import_files::table
+            .filter(import_files::import_id.is_null())
+            .filter(import_files::created_at.lt(cutoff)),
+    )
+    .execute(conn)?;
+    Ok(n)
+}
+
+pub fn for_import(
+    conn: &mut DbConnection,
+    portal: PortalId,
+    import_id: i64,
+) -> Result<Vec<FileRow>, DbError> {
+    Ok(import_files::table
+        .filter(import_files::import_id.eq(import_id))
+        .filter(import_files::portal_id.eq(portal.0))
+        .order(import_files::position)
+        .select(FileRow::as_select())
+        .load(conn)?)
+}
+
+fn chunk(conn: &mut DbConnection, file_id: i64, seq: i32) -> Result<Option<Vec<u8>>, DbError> {
+    Ok(file_chunks::table
+        .filter(file_chunks::file_id.eq(file_id))
+        .filter(file_chunks::seq.eq(seq))
+        .select(file_chunks::data)
+        .first(conn)
+        .optional()?)
+}
+
+/// Streams a stored file: one chunk in memory at a time, one short query per chunk.
+pub struct ChunkReader {
+    db: Db,
+    file_id: i64,
+    chunks: i32,
+    next: i32,
+    buf: Vec<u8>,
+    pos: usize,
+}
+
+impl ChunkReader {
+    pub fn new(db: Db, file: &FileRow) -> Self {
+        ChunkReader {
+            db,
+            file_id: file.id,
+            chunks: file.chunk_count,
+            next: 0,
+            buf: Vec::new(),
+            pos: 0,
+        }
+    }
+}
+
+impl Read for ChunkReader {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        while self.pos >= self.buf.len() {
+            if self.next >= self.chunks {
+                return Ok(0);
+            }
+            let mut conn = self.db.conn().map_err(io::Error::other)?;
+            self.buf = chunk(&mut conn, self.file_id, self.next)
+                .map_err(io::Error::other)?
+                .ok_or_else(|| {
+                    io::Error::other(format!(
+                        "chunk {} of file {} missing",
+                        self.next, self.file_id
+                    ))
+                })?;
+            self.pos = 0;
+            self.next += 1;
+        }
+        let n = out.len().min(self.buf.len() - self.pos);
+        out[..n].copy_from_slice(&self.buf[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
+    }
+}

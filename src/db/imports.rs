@@ -1,0 +1,128 @@
+//! The `imports` table: one row per import with its state, request and counters.
+
+use super::schema::imports;
+use super::{now, DbConnection, DbError};
+use crate::crm::PortalId;
+use diesel::prelude::*;
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = imports)]
+pub struct ImportRow {
+    pub id: i64,
+    pub portal_id: i64,
+    pub api_key_id: Option<i64>,
+    pub name: String,
+    pub state: String,
+    pub request_json: String,
+    pub mapped_object_type_ids: String,
+    pub counters: String,
+    pub created_at: chrono::NaiveDateTime,
+    pub updated_at: chrono::NaiveDateTime,
+    pub failure_reason: Option<String>,
+}
+
+pub struct NewImport<'a> {
+    pub portal: PortalId,
+    pub api_key_id: Option<i64>,
+    pub name: &'a str,
+    pub state: &'a str,
+    pub request_json: &'a str,
+    pub mapped_object_type_ids: &'a str,
+}
+
+pub fn insert(conn: &mut DbConnection, new: NewImport<'_>) -> Result<ImportRow, DbError> {
+    let t = now();
+    let row = (
+        imports::portal_id.eq(new.portal.0),
+        imports::api_key_id.eq(new.api_key_id),
+        imports::name.eq(new.name),
+        imports::state.eq(new.state),
+        imports::request_json.eq(new.request_json),
+        imports::mapped_object_type_ids.eq(new.mapped_object_type_ids),
+        imports::counters.eq("{}"),
+        imports::created_at.eq(t),
+        imports::updated_at.eq(t),
+    );
+    Ok(
+        crate::db_run!(conn, c => diesel::insert_into(imports::table)
+        .values(row)
+        .returning(ImportRow::as_returning())
+        .get_result(c))?,
+    )
+}
+
+pub fn get(
+    conn: &mut DbConnection,
+    portal: PortalId,
+    id: i64,
+) -> Result<Option<ImportRow>, DbError> {
+    Ok(imports::table
+        .filter(imports::id.eq(id))
+        .filter(imports::portal_id.eq(portal.0))
+        .select(ImportRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// Newest first; `before` is the id the previous page ended at.
+pub fn page(
+    conn: &mut DbConnection,
+    portal: PortalId,
+    before: Option<i64>,
+    limit: i64,
+) -> Result<Vec<ImportRow>, DbError> {
+    let mut q = imports::table
+        .filter(imports::portal_id.eq(portal.0))
+        .select(ImportRow::as_select())
+        .order(imports::id.desc())
+        .limit(limit)
+        .into_boxed();
+    if let Some(b) = before {
+        q = q.filter(imports::id.lt(b));
+    }
+    Ok(q.load(conn)?)
+}
+
+/// Moves the import to `to` only if it is in one of `from`; returns whether it moved.
+/// Guarding on the current state keeps a late worker from overwriting a cancel.
+pub fn transition(
+    conn: &mut DbConnection,
+    portal: PortalId,
+    id: i64,
+    from: &[&str],
+    to: &str,
+    reason: Option<&str>,
+) -> Result<bool, DbError> {
+    let n = diesel::update(
+        imports::table
+            .filter(imports::id.eq(id))
+            .filter(imports::portal_id.eq(portal.0))
+            .filter(imports::state.eq_any(from)),
+    )
+    .set((
+        imports::state.eq(to),
+        imports::updated_at.eq(now()),
+        imports::failure_reason.eq(reason),
+    ))
+    .execute(conn)?;
+    Ok(n > 0)
+}
+
+pub fn set_counters(
+    conn: &mut DbConnection,
+    portal: PortalId,
+    id: i64,
+    counters_json: &str,
+) -> Result<(), DbError> {
+    diesel::update(
+        imports::table
+            .filter(imports::id.eq(id))
+            .filter(imports::portal_id.eq(portal.0)),
+    )
+    .set((
+        imports::counters.eq(counters_json),
+        imports::updated_at.eq(now()),
+    ))
+    .execute(conn)?;
+    Ok(())
+}

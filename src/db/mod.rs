@@ -1,0 +1,251 @@
+//! Storage: one connection type for SQLite and PostgreSQL, a pool whose backend is chosen by the
+//! URL scheme, embedded migrations, and small query modules that each take a `PortalId` where
+//! the data belongs to a portal. Branch per backend only where the SQL really differs.
+
+pub mod errors;
+pub mod files;
+pub mod imports;
+pub mod keys;
+pub mod records;
+pub mod schema;
+pub mod settings;
+pub mod sql;
+
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+use diesel::r2d2::R2D2Connection;
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+use std::time::Duration;
+
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+#[derive(diesel::MultiConnection)]
+pub enum DbConnection {
+    Postgres(diesel::PgConnection),
+    Sqlite(diesel::SqliteConnection),
+}
+
+/// Runs the same diesel code against whichever backend `conn` is, for the statements the
+/// multi-backend connection cannot express (ON CONFLICT, RETURNING, multi-row inserts).
+#[macro_export]
+macro_rules! db_run {
+    ($conn:expr, $c:ident => $body:expr) => {
+        match $conn {
+            $crate::db::DbConnection::Postgres($c) => $body,
+            $crate::db::DbConnection::Sqlite($c) => $body,
+        }
+    };
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    #[error("database error: {0}")]
+    Query(#[from] diesel::result::Error),
+    #[error("corrupt stored data: {0}")]
+    Corrupt(String),
+    #[error("{0}")]
+    Setup(String),
+}
+
+impl From<r2d2::Error> for DbError {
+    fn from(e: r2d2::Error) -> Self {
+        DbError::Unavailable(e.to_string())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    }
+}
+
+/// Splits a database URL into its backend and the string the driver wants.
+pub fn parse_url(url: &str) -> Result<(Backend, String), DbError> {
+    if let Some(path) = url.strip_prefix("sqlite://") {
+        if path.is_empty() {
+            return Err(DbError::Setup("sqlite:// URL without a path".into()));
+        }
+        Ok((Backend::Sqlite, path.to_string()))
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok((Backend::Postgres, url.to_string()))
+    } else {
+        Err(DbError::Setup(format!(
+            "unsupported database URL (expected sqlite://<path> or postgres://…): {}",
+            url.split('@').next_back().unwrap_or(url)
+        )))
+    }
+}
+
+pub struct Manager {
+    backend: Backend,
+    target: String,
+}
+
+impl r2d2::ManageConnection for Manager {
+    type Connection = DbConnection;
+    type Error = diesel::r2d2::Error;
+
+    fn connect(&self) -> Result<DbConnection, Self::Error> {
+        match self.backend {
+            Backend::Postgres => diesel::PgConnection::establish(&self.target)
+                .map(DbConnection::Postgres)
+                .map_err(diesel::r2d2::Error::ConnectionError),
+            Backend::Sqlite => {
+                let mut c = diesel::SqliteConnection::establish(&self.target)
+                    .map_err(diesel::r2d2::Error::ConnectionError)?;
+                // busy_timeout lets short API writes queue behind a worker batch instead of failing.
+                c.batch_execute(
+                    "PRAGMA busy_timeout = 15000; PRAGMA foreign_keys = ON; \
+                     PRAGMA synchronous = NORMAL; PRAGMA cache_size = -16384;",
+                )
+                .map_err(diesel::r2d2::Error::QueryError)?;
+                Ok(DbConnection::Sqlite(c))
+            }
+        }
+    }
+
+    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), Self::Error> {
+        conn.ping().map_err(diesel::r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, conn: &mut DbConnection) -> bool {
+        conn.is_broken()
+    }
+}
+
+pub type PooledConn = r2d2::PooledConnection<Manager>;
+
+/// The pool and the backend it talks to. Cheap to clone.
+#[derive(Clone)]
+pub struct Db {
+    pool: r2d2::Pool<Manager>,
+    backend: Backend,
+}
+
+impl Db {
+    /// Opens the pool (creating the SQLite file's folder) without touching the schema.
+    pub fn connect(url: &str, pool_size: u32) -> Result<Db, DbError> {
+        let (backend, target) = parse_url(url)?;
+        if backend == Backend::Sqlite {
+            if let Some(dir) = std::path::Path::new(&target).parent() {
+                if !dir.as_os_str().is_empty() {
+                    std::fs::create_dir_all(dir).map_err(|e| {
+                        DbError::Setup(format!("cannot create {}: {e}", dir.display()))
+                    })?;
+                }
+            }
+            // WAL lets API reads proceed while the worker writes; it is a property of the file.
+            let mut c = diesel::SqliteConnection::establish(&target)
+                .map_err(|e| DbError::Setup(e.to_string()))?;
+            c.batch_execute("PRAGMA journal_mode = WAL;")?;
+        }
+        let pool = r2d2::Pool::builder()
+            .max_size(pool_size)
+            .connection_timeout(Duration::from_secs(10))
+            .build(Manager { backend, target })
+            .map_err(|e| DbError::Unavailable(e.to_string()))?;
+        Ok(Db { pool, backend })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub fn conn(&self) -> Result<PooledConn, DbError> {
+        Ok(self.pool.get()?)
+    }
+
+    /// Applies pending migrations; returns how many ran.
+    pub fn migrate(&self) -> Result<usize, DbError> {
+        let mut conn = self.conn()?;
+        let ran = match &mut *conn {
+            DbConnection::Postgres(c) => c
+                .run_pending_migrations(POSTGRES_MIGRATIONS)
+                .map(|v| v.len()),
+            DbConnection::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|v| v.len()),
+        };
+        ran.map_err(|e| DbError::Setup(format!("migration failed: {e}")))
+    }
+}
+
+/// Runs `f` in a write transaction. On SQLite it starts with `BEGIN IMMEDIATE` so the write
+/// lock is taken up front (waiting up to busy_timeout) instead of failing on upgrade.
+pub fn write_txn<T, E>(
+    conn: &mut DbConnection,
+    f: impl FnOnce(&mut DbConnection) -> Result<T, E>,
+) -> Result<T, E>
+where
+    E: From<diesel::result::Error>,
+{
+    match conn {
+        DbConnection::Postgres(_) => conn.transaction(f),
+        DbConnection::Sqlite(_) => {
+            conn.batch_execute("BEGIN IMMEDIATE")?;
+            match f(conn) {
+                Ok(v) => match conn.batch_execute("COMMIT") {
+                    Ok(()) => Ok(v),
+                    Err(e) => {
+                        let _ = conn.batch_execute("ROLLBACK");
+                        Err(e.into())
+                    }
+                },
+                Err(e) => {
+                    let _ = conn.batch_execute("ROLLBACK");
+                    Err(e)
+                }
+            }
+        }
+    }
+}
+
+/// Current UTC time as stored in TIMESTAMP columns (millisecond precision on both backends).
+pub fn now() -> chrono::NaiveDateTime {
+    let n = chrono::Utc::now().naive_utc();
+    n - Duration::from_nanos(u64::from(n.and_utc().timestamp_subsec_nanos() % 1_000_000))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_pick_the_backend() {
+        assert_eq!(
+            parse_url("sqlite:///var/lib/hubport/hubport.db").unwrap(),
+            (Backend::Sqlite, "/var/lib/hubport/hubport.db".into())
+        );
+        assert_eq!(
+            parse_url("sqlite://./hubport-data/hubport.db").unwrap().1,
+            "./hubport-data/hubport.db"
+        );
+        assert_eq!(parse_url("postgres://u@h/db").unwrap().0, Backend::Postgres);
+        assert!(parse_url("mysql://x").is_err());
+        assert!(parse_url("sqlite://").is_err());
+    }
+
+    #[test]
+    fn both_backends_have_the_same_migrations() {
+        let names = |b: &str| {
+            let mut v: Vec<String> = std::fs::read_dir(format!("migrations/{b}"))
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect();
+            v.sort();
+            v
+        };
+        assert_eq!(names("sqlite"), names("postgres"));
+        assert!(!names("sqlite").is_empty());
+    }
+}

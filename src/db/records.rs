@@ -1,0 +1,222 @@
+//! Contacts, companies and deals: three tables of one shape (an indexed alternate key column plus
+//! a JSON properties document), so one set of queries serves all three, keyed by `ObjectType`.
+
+use super::sql::{self, marks, Val};
+use super::{now, DbConnection, DbError};
+use crate::crm::{ObjectType, PortalId};
+use diesel::sql_types::{BigInt, Nullable, Text, Timestamp};
+use diesel::QueryableByName;
+
+#[derive(Debug, Clone, QueryableByName)]
+pub struct StoredRecord {
+    #[diesel(sql_type = BigInt)]
+    pub id: i64,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub key: Option<String>,
+    #[diesel(sql_type = Text)]
+    pub properties: String,
+    #[diesel(sql_type = Timestamp)]
+    pub created_at: chrono::NaiveDateTime,
+    #[diesel(sql_type = Timestamp)]
+    pub updated_at: chrono::NaiveDateTime,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    pub created_by_import: Option<i64>,
+}
+
+#[derive(QueryableByName)]
+struct IdRow {
+    #[diesel(sql_type = BigInt)]
+    id: i64,
+}
+
+/// A record to create; `properties` is the JSON document.
+#[derive(Debug, Clone)]
+pub struct NewRecord {
+    pub key: Option<String>,
+    pub properties: String,
+    pub import_id: Option<i64>,
+}
+
+/// A full replacement of an existing record's properties (merged by the engine beforehand).
+#[derive(Debug, Clone)]
+pub struct RecordUpdate {
+    pub id: i64,
+    pub key: Option<String>,
+    pub properties: String,
+    pub import_id: Option<i64>,
+}
+
+fn select_list(ot: ObjectType) -> String {
+    let key = ot.alternate_key().unwrap_or("CAST(NULL AS TEXT)");
+    format!(
+        "SELECT id, {key} AS key, properties, created_at, updated_at, created_by_import FROM {}",
+        ot.table()
+    )
+}
+
+pub fn get(
+    conn: &mut DbConnection,
+    portal: PortalId,
+    ot: ObjectType,
+    id: i64,
+) -> Result<Option<StoredRecord>, DbError> {
+    Ok(find_by_ids(conn, portal, ot, &[id], false)?.pop())
+}
+
+pub fn get_by_key(
+    conn: &mut DbConnection,
+    portal: PortalId,
+    ot: ObjectType,
+    key: &str,
+) -> Result<Option<StoredRecord>, DbError> {
+    Ok(find_by_keys(conn, portal, ot, &[key.to_string()], false)?.pop())
+}
+
+/// PostgreSQL row locks for read-modify-write in a batch, so two imports touching one record
+/// serialise instead of losing an update (SQLite's single writer already does).
+fn lock_clause(conn: &DbConnection, for_update: bool) -> &'static str {
+    match conn {
+        DbConnection::Postgres(_) if for_update => " FOR UPDATE",
+        _ => "",
+    }
+}
+
+pub fn find_by_ids(
+    conn: &mut DbConnection,
+    portal: PortalId,
+    ot: ObjectType,
+    ids: &[i64],
+    for_update: bool,
+) -> Result<Vec<StoredRecord>, DbError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let q = format!(
+        "{} WHERE portal_id = ? AND id IN ({}){}",
+        select_list(ot),
+        marks(ids.len()),
+        lock_clause(conn, for_update)
+    );
+    let mut vals = vec![Val::I64(portal.0)];
+    vals.extend(ids.iter().map(|&i| Val::I64(i)));
+    sql::load(conn, &q, vals)
+}
+
+/// Records whose alternate key (email, domain) is one of `keys`; empty for objects without one.
+pub fn find_by_keys(
+    conn: &mut DbConnection,
+    portal: PortalId,
+    ot: ObjectType,
+    keys: &[String],
+    for_update: bool,
+) -> Result<Vec<StoredRecord>, DbError> {
+    let Some(col) = ot.alternate_key() else {
+        return Ok(Vec::new());
+    };
+    if keys.is_empty() {
+        return Ok(Vec::new());
+    }
+    let q = format!(
+        "{} WHERE portal_id = ? AND {col} IN ({}){}",
+        select_list(ot),
+        marks(keys.len()),
+        lock_clause(conn, for_update)
+    );
+    let mut vals = vec![Val::I64(portal.0)];
+    vals.extend(keys.iter().map(|k| Val::Text(k.clone())));
+    sql::load(conn, &q, vals)
+}
+
+/// Ascending ids after `after`.
+pub fn page(
+    conn: &mut DbConnection,
+    portal: PortalId,
+    ot: ObjectType,
+    after: Option<i64>,
+    limit: i64,
+) -> Result<Vec<StoredRecord>, DbError> {
+    let q = format!(
+        "{} WHERE portal_id = ? AND id > ? ORDER BY id LIMIT ?",
+        select_list(ot)
+    );
+    sql::load(
+        conn,
+        &q,
+        vec![
+            Val::I64(portal.0),
+            Val::I64(after.unwrap_or(0)),
+            Val::I64(limit),
+        ],
+    )
+}
+
+/// Inserts and returns the new ids in the order of `rows`.
+pub fn insert(
+    conn: &mut DbConnection,
+    portal: PortalId,
+    ot: ObjectType,
+    rows: &[NewRecord],
+) -> Result<Vec<i64>, DbError> {
+    let t = now();
+    let mut ids = Vec::with_capacity(rows.len());
+    for chunk in rows.chunks(500) {
+        let (cols, per_row) = match ot.alternate_key() {
+            Some(k) => (format!("portal_id, {k}, properties, created_at, updated_at, created_by_import, updated_by_import"), "(?,?,?,?,?,?,?)"),
+            None => ("portal_id, properties, created_at, updated_at, created_by_import, updated_by_import".to_string(), "(?,?,?,?,?,?)"),
+        };
+        let values = vec![per_row; chunk.len()].join(",");
+        let q = format!(
+            "INSERT INTO {} ({cols}) VALUES {values} RETURNING id",
+            ot.table()
+        );
+        let mut vals = Vec::with_capacity(chunk.len() * 7);
+        for r in chunk {
+            vals.push(Val::I64(portal.0));
+            if ot.alternate_key().is_some() {
+                vals.push(Val::OptText(r.key.clone()));
+            }
+            vals.push(Val::Text(r.properties.clone()));
+            vals.push(Val::Ts(t));
+            vals.push(Val::Ts(t));
+            vals.push(Val::OptI64(r.import_id));
+            vals.push(Val::OptI64(r.import_id));
+        }
+        // Ids come from a monotonic sequence evaluated in VALUES order on both backends, so
+        // sorting the RETURNING rows restores the input order.
+        let mut got: Vec<i64> = sql::load::<IdRow>(conn, &q, vals)?
+            .into_iter()
+            .map(|r| r.id)
+            .collect();
+        got.sort_unstable();
+        ids.extend(got);
+    }
+    Ok(ids)
+}
+
+pub fn update(
+    conn: &mut DbConnection,
+    portal: PortalId,
+    ot: ObjectType,
+    rows: &[RecordUpdate],
+) -> Result<(), DbError> {
+    let t = now();
+    let q = match ot.alternate_key() {
+        Some(k) => format!("UPDATE {} SET {k} = ?, properties = ?, updated_at = ?, updated_by_import = ? WHERE id = ? AND portal_id = ?", ot.table()),
+        None => format!("UPDATE {} SET properties = ?, updated_at = ?, updated_by_import = ? WHERE id = ? AND portal_id = ?", ot.table()),
+    };
+    for r in rows {
+        let mut vals = Vec::with_capacity(6);
+        if ot.alternate_key().is_some() {
+            vals.push(Val::OptText(r.key.clone()));
+        }
+        vals.extend([
+            Val::Text(r.properties.clone()),
+            Val::Ts(t),
+            Val::OptI64(r.import_id),
+            Val::I64(r.id),
+            Val::I64(portal.0),
+        ]);
+        sql::execute(conn, &q, vals)?;
+    }
+    Ok(())
+}

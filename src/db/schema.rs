@@ -1,0 +1,102 @@
+//! The portable schema both backends share (BIGINT ids, TEXT, TIMESTAMP as UTC).
+//! Written by hand to match `migrations/{sqlite,postgres}`.
+
+diesel::table! {
+    settings (name) {
+        name -> Text,
+        value -> Text,
+    }
+}
+
+diesel::table! {
+    api_keys (id) {
+        id -> BigInt,
+        portal_id -> BigInt,
+        name -> Text,
+        scopes -> Text,
+        created_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    imports (id) {
+        id -> BigInt,
+        portal_id -> BigInt,
+        api_key_id -> Nullable<BigInt>,
+        name -> Text,
+        state -> Text,
+        request_json -> Text,
+        mapped_object_type_ids -> Text,
+        counters -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        failure_reason -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    import_files (id) {
+        id -> BigInt,
+        portal_id -> BigInt,
+        import_id -> Nullable<BigInt>,
+        position -> Integer,
+        file_name -> Text,
+        content_type -> Nullable<Text>,
+        size_bytes -> BigInt,
+        chunk_count -> Integer,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    file_chunks (file_id, seq) {
+        file_id -> BigInt,
+        seq -> Integer,
+        data -> Binary,
+    }
+}
+
+diesel::table! {
+    jobs (id) {
+        id -> BigInt,
+        import_id -> BigInt,
+        portal_id -> BigInt,
+        state -> Text,
+        attempts -> Integer,
+        locked_by -> Nullable<Text>,
+        locked_until -> Nullable<Timestamp>,
+        file_index -> Integer,
+        rows_done -> BigInt,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    import_errors (id) {
+        id -> BigInt,
+        import_id -> BigInt,
+        portal_id -> BigInt,
+        file_id -> BigInt,
+        line_number -> BigInt,
+        error_type -> Text,
+        message -> Text,
+        object_type_id -> Nullable<Text>,
+        column_number -> Nullable<Integer>,
+        invalid_value -> Nullable<Text>,
+        row_data -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(
+    settings,
+    api_keys,
+    imports,
+    import_files,
+    file_chunks,
+    jobs,
+    import_errors
+);

@@ -1,0 +1,200 @@
+//! HTTP-facing errors. `ApiError` is the only type a handler returns; its one `ResponseError`
+//! impl writes HubSpot's error JSON with a fresh correlation id (body, `x-hubspot-correlation-id`
+//! header and log line). Per-row import problems are not errors here: they are
+//! `import::RowError` data stored with the import. Storage failures arrive as `DbError`.
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+pub type Context = BTreeMap<String, Vec<String>>;
+
+/// One entry of HubSpot's `errors[]`.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ErrorDetail {
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    #[serde(rename = "in", skip_serializing_if = "Option::is_none")]
+    pub in_: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub context: Option<Context>,
+}
+
+impl ErrorDetail {
+    pub fn new(message: impl Into<String>) -> Self {
+        ErrorDetail {
+            message: message.into(),
+            code: None,
+            in_: None,
+            context: None,
+        }
+    }
+    pub fn code(mut self, code: &str) -> Self {
+        self.code = Some(code.into());
+        self
+    }
+    pub fn in_(mut self, field: &str) -> Self {
+        self.in_ = Some(field.into());
+        self
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{message}")]
+    Validation {
+        message: String,
+        errors: Vec<ErrorDetail>,
+    },
+    #[error("{0}")]
+    InvalidAuthentication(String),
+    #[error("missing scopes {0:?}")]
+    MissingScopes(Vec<String>),
+    /// `id` is echoed in `context.id`, as HubSpot does.
+    #[error("{message}")]
+    NotFound { message: String, id: Option<String> },
+    #[error("{0}")]
+    MethodNotAllowed(String),
+    /// The database cannot be reached: the client should retry.
+    #[error("service unavailable: {0}")]
+    Unavailable(String),
+    /// A bug or an unexpected storage failure; the detail is logged, never sent.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl ApiError {
+    pub fn validation(message: impl Into<String>) -> Self {
+        ApiError::Validation {
+            message: message.into(),
+            errors: Vec::new(),
+        }
+    }
+
+    pub fn not_found(id: impl Into<String>) -> Self {
+        // HubSpot's wording, two spaces included.
+        ApiError::NotFound {
+            message: "Object not found.  objectId are usually numeric.".into(),
+            id: Some(id.into()),
+        }
+    }
+
+    fn category(&self) -> &'static str {
+        match self {
+            ApiError::Validation { .. } | ApiError::MethodNotAllowed(_) => "VALIDATION_ERROR",
+            ApiError::InvalidAuthentication(_) => "INVALID_AUTHENTICATION",
+            ApiError::MissingScopes(_) => "MISSING_SCOPES",
+            ApiError::NotFound { .. } => "OBJECT_NOT_FOUND",
+            ApiError::Unavailable(_) => "SERVICE_UNAVAILABLE",
+            ApiError::Internal(_) => "INTERNAL_ERROR",
+        }
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ErrorBody<'a> {
+    status: &'static str,
+    message: String,
+    correlation_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    context: Option<Context>,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    errors: &'a [ErrorDetail],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    links: Option<BTreeMap<&'static str, &'static str>>,
+    category: &'static str,
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            ApiError::Validation { .. } => StatusCode::BAD_REQUEST,
+            ApiError::InvalidAuthentication(_) => StatusCode::UNAUTHORIZED,
+            ApiError::MissingScopes(_) => StatusCode::FORBIDDEN,
+            ApiError::NotFound { .. } => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let correlation_id = uuid::Uuid::new_v4().to_string();
+        let status = self.status_code();
+        let scope_detail;
+        let (message, context, errors, links): (String, _, &[ErrorDetail], _) = match self {
+            ApiError::Validation { message, errors } => (message.clone(), None, errors, None),
+            ApiError::MissingScopes(scopes) => {
+                scope_detail = [ErrorDetail {
+                    context: Some(Context::from([(
+                        "requiredGranularScopes".to_string(),
+                        scopes.clone(),
+                    )])),
+                    ..ErrorDetail::new("One or more of the following scopes are required.")
+                }];
+                (
+                    "This app hasn't been granted all required scopes to make this call. Read more about required scopes here: https://developers.hubspot.com/scopes.".to_string(),
+                    None,
+                    &scope_detail[..],
+                    Some(BTreeMap::from([("scopes", "https://developers.hubspot.com/scopes")])),
+                )
+            }
+            ApiError::NotFound { message, id } => (
+                message.clone(),
+                id.as_ref()
+                    .map(|id| Context::from([("id".to_string(), vec![id.clone()])])),
+                &[],
+                None,
+            ),
+            ApiError::Unavailable(_) => (
+                "The service is temporarily unavailable. Please retry.".into(),
+                None,
+                &[],
+                None,
+            ),
+            ApiError::Internal(_) => (
+                format!("An internal error occurred. Reference: {correlation_id}"),
+                None,
+                &[],
+                None,
+            ),
+            other => (other.to_string(), None, &[], None),
+        };
+        if status.is_server_error() {
+            tracing::error!(correlation_id, status = status.as_u16(), error = %self, "request failed");
+        } else {
+            tracing::info!(correlation_id, status = status.as_u16(), category = self.category(), %message, "request refused");
+        }
+        let body = ErrorBody {
+            status: "error",
+            message,
+            correlation_id: correlation_id.clone(),
+            context,
+            errors,
+            links,
+            category: self.category(),
+        };
+        HttpResponse::build(status)
+            .insert_header(("x-hubspot-correlation-id", correlation_id))
+            .insert_header((header::CONTENT_TYPE, "application/json;charset=utf-8"))
+            .body(serde_json::to_string(&body).unwrap_or_default())
+    }
+}
+
+impl From<crate::db::DbError> for ApiError {
+    fn from(e: crate::db::DbError) -> Self {
+        match e {
+            crate::db::DbError::Unavailable(m) => ApiError::Unavailable(m),
+            other => ApiError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<diesel::result::Error> for ApiError {
+    fn from(e: diesel::result::Error) -> Self {
+        crate::db::DbError::from(e).into()
+    }
+}

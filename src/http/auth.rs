@@ -1,0 +1,58 @@
+//! The `Principal` extractor: a handler that takes one is authenticated; scope checks follow.
+
+use super::AppState;
+use crate::auth::{AuthError, Principal};
+use crate::error::ApiError;
+use actix_web::dev::Payload;
+use actix_web::http::header::AUTHORIZATION;
+use actix_web::{web, FromRequest, HttpRequest};
+use futures_util::future::LocalBoxFuture;
+
+const NO_CREDENTIALS: &str = "Authentication credentials not found. This API supports OAuth 2.0 authentication and you can find more details at https://developers.hubspot.com/docs/methods/auth/oauth-overview";
+
+impl FromRequest for Principal {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Principal, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        let token = req
+            .headers()
+            .get(AUTHORIZATION)
+            .and_then(|h| h.to_str().ok())
+            .and_then(|h| {
+                h.strip_prefix("Bearer ")
+                    .or_else(|| h.strip_prefix("bearer "))
+            })
+            .map(|t| t.trim().to_string())
+            .filter(|t| !t.is_empty());
+        Box::pin(async move {
+            let state = state.ok_or_else(|| ApiError::Internal("app state missing".into()))?;
+            let token =
+                token.ok_or_else(|| ApiError::InvalidAuthentication(NO_CREDENTIALS.into()))?;
+            let result = web::block(move || state.tokens.authenticate(&state.db, &token))
+                .await
+                .map_err(|e| ApiError::Internal(e.to_string()))?;
+            match result {
+                Ok(p) => Ok(p),
+                Err(AuthError::Db(e)) => Err(e.into()),
+                Err(e) => {
+                    tracing::info!(reason = %e, "token refused");
+                    Err(ApiError::InvalidAuthentication(
+                        "The OAuth token used to make this call is expired, revoked or invalid."
+                            .into(),
+                    ))
+                }
+            }
+        })
+    }
+}
+
+/// 403 `MISSING_SCOPES` unless the caller holds `scope`.
+pub fn require(p: &Principal, scope: &str) -> Result<(), ApiError> {
+    if p.has_scope(scope) {
+        Ok(())
+    } else {
+        Err(ApiError::MissingScopes(vec![scope.to_string()]))
+    }
+}

@@ -1,0 +1,165 @@
+//! The HTTP surface: routes, shared state, the correlation-id middleware and small helpers.
+//! Handlers parse, call one `app` function off the async executor, and serialise.
+
+pub mod auth;
+pub mod imports;
+pub mod model;
+pub mod objects;
+pub mod query;
+pub mod upload;
+
+use crate::auth::Tokens;
+use crate::config::Config;
+use crate::db::Db;
+use crate::error::ApiError;
+use crate::jobs::Wake;
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::middleware::Next;
+use actix_web::{web, HttpRequest, HttpResponse};
+use model::{NextPage, Paging};
+use std::sync::Arc;
+
+pub struct AppState {
+    pub db: Db,
+    pub tokens: Tokens,
+    pub config: Config,
+    /// Present when this process runs a worker.
+    pub wake: Option<Arc<Wake>>,
+}
+
+impl AppState {
+    pub fn notify_workers(&self) {
+        if let Some(w) = &self.wake {
+            w.notify();
+        }
+    }
+}
+
+/// Runs blocking storage work on actix's blocking pool.
+pub async fn blocking<T: Send + 'static>(
+    state: &web::Data<AppState>,
+    f: impl FnOnce(&Db) -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    let db = state.db.clone();
+    web::block(move || f(&db))
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?
+}
+
+/// `paging.next` for a cursor, its link being this request's URL with `after` replaced.
+pub fn next_page(req: &HttpRequest, next: Option<i64>) -> Option<Paging> {
+    let after = next?.to_string();
+    let info = req.connection_info();
+    let mut pairs: Vec<(String, String)> =
+        serde_urlencoded::from_str(req.query_string()).unwrap_or_default();
+    pairs.retain(|(k, _)| k != "after");
+    pairs.push(("after".into(), after.clone()));
+    let query = serde_urlencoded::to_string(&pairs).unwrap_or_default();
+    let link = format!("{}://{}{}?{query}", info.scheme(), info.host(), req.path());
+    Some(Paging {
+        next: NextPage { after, link },
+    })
+}
+
+async fn health(state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok()
+        .json(serde_json::json!({ "status": "ok", "backend": state.db.backend().name() }))
+}
+
+async fn no_route(req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    Err(ApiError::NotFound {
+        message: format!("No endpoint {} {}", req.method(), req.path()),
+        id: None,
+    })
+}
+
+async fn wrong_method(req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    Err(ApiError::MethodNotAllowed(format!(
+        "{} is not allowed on {}",
+        req.method(),
+        req.path()
+    )))
+}
+
+/// Every response carries a correlation id (errors set their own, matching their body).
+async fn correlation(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let mut res = next.call(req).await?;
+    let name = HeaderName::from_static("x-hubspot-correlation-id");
+    if !res.headers().contains_key(&name) {
+        if let Ok(v) = HeaderValue::from_str(&uuid::Uuid::new_v4().to_string()) {
+            res.headers_mut().insert(name, v);
+        }
+    }
+    Ok(res)
+}
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    let method = || web::to(wrong_method);
+    cfg.service(
+        web::resource("/health")
+            .route(web::get().to(health))
+            .default_service(method()),
+    )
+    .service(
+        web::resource(["/crm/v3/imports", "/crm/v3/imports/"])
+            .route(web::post().to(imports::create))
+            .route(web::get().to(imports::list))
+            .default_service(method()),
+    )
+    .service(
+        web::resource("/crm/v3/imports/{importId}")
+            .route(web::get().to(imports::get))
+            .default_service(method()),
+    )
+    .service(
+        web::resource("/crm/v3/imports/{importId}/cancel")
+            .route(web::post().to(imports::cancel))
+            .default_service(method()),
+    )
+    .service(
+        web::resource("/crm/v3/imports/{importId}/errors")
+            .route(web::get().to(imports::errors))
+            .default_service(method()),
+    )
+    .service(
+        web::resource([
+            "/crm/v3/objects/{objectType}",
+            "/crm/v3/objects/{objectType}/",
+        ])
+        .route(web::get().to(objects::list))
+        .default_service(method()),
+    )
+    .service(
+        web::resource("/crm/v3/objects/{objectType}/{objectId}")
+            .route(web::get().to(objects::get))
+            .default_service(method()),
+    )
+    .default_service(web::to(no_route));
+}
+
+/// The whole application as actix wants it, for `HttpServer::new` and for tests.
+pub fn app(
+    state: web::Data<AppState>,
+) -> actix_web::App<
+    impl actix_web::dev::ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    actix_web::App::new()
+        .app_data(state)
+        .app_data(
+            web::PathConfig::default()
+                .error_handler(|e, _| ApiError::validation(e.to_string()).into()),
+        )
+        .wrap(actix_web::middleware::from_fn(correlation))
+        .configure(configure)
+}

@@ -1,0 +1,109 @@
+//! The objects API, enough to read back what imports wrote: list and read by id or unique property.
+
+use super::auth::require;
+use super::model::{iso, Collection, SimplePublicObject};
+use super::query::Params;
+use super::{blocking, next_page, AppState};
+use crate::app::objects;
+use crate::crm::properties::default_property;
+use crate::crm::ObjectType;
+use crate::db::records::StoredRecord;
+use crate::error::ApiError;
+use actix_web::{web, HttpRequest, HttpResponse};
+use std::collections::BTreeMap;
+
+fn object_type(raw: &str) -> Result<ObjectType, ApiError> {
+    ObjectType::parse(raw).ok_or_else(|| {
+        ApiError::validation(format!(
+            "Unable to infer object type from: {raw}; hubport serves contacts (0-1), companies (0-2) and deals (0-3)"
+        ))
+    })
+}
+
+fn read_scope(ot: ObjectType) -> String {
+    format!("crm.objects.{}.read", ot.plural())
+}
+
+pub async fn list(
+    state: web::Data<AppState>,
+    who: crate::auth::Principal,
+    path: web::Path<String>,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let ot = object_type(&path)?;
+    require(&who, &read_scope(ot))?;
+    let q = Params::parse(req.query_string())?;
+    let limit = q.limit(10, 100)?;
+    let after = q.cursor("after")?;
+    let requested = q.list("properties");
+    let portal = who.portal;
+    let (rows, next) = if q.bool("archived")?.unwrap_or(false) {
+        (Vec::new(), None)
+    } else {
+        blocking(&state, move |db| {
+            objects::list(db, portal, ot, after, limit)
+        })
+        .await?
+    };
+    let results = rows
+        .iter()
+        .map(|r| render(ot, r, &requested))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(HttpResponse::Ok().json(Collection {
+        results,
+        paging: next_page(&req, next),
+    }))
+}
+
+pub async fn get(
+    state: web::Data<AppState>,
+    who: crate::auth::Principal,
+    path: web::Path<(String, String)>,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let (type_name, id) = path.into_inner();
+    let ot = object_type(&type_name)?;
+    require(&who, &read_scope(ot))?;
+    let q = Params::parse(req.query_string())?;
+    let requested = q.list("properties");
+    let id_property = q.get("idProperty").map(str::to_string);
+    let portal = who.portal;
+    let rec = blocking(&state, move |db| {
+        objects::get(db, portal, ot, &id, id_property.as_deref())
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(render(ot, &rec, &requested)?))
+}
+
+/// A record as the API shows it: stored properties plus the read-only ones derived from columns.
+/// `requested` empty means HubSpot's default set; names that are not properties are left out.
+pub fn render(
+    ot: ObjectType,
+    rec: &StoredRecord,
+    requested: &[String],
+) -> Result<SimplePublicObject, ApiError> {
+    let mut all: BTreeMap<String, String> = serde_json::from_str(&rec.properties)
+        .map_err(|e| ApiError::Internal(format!("{} {}: {e}", ot.singular(), rec.id)))?;
+    all.insert("hs_object_id".into(), rec.id.to_string());
+    all.insert("createdate".into(), iso(rec.created_at));
+    all.insert(ot.modified_property().into(), iso(rec.updated_at));
+    let names: Vec<&str> = if requested.is_empty() {
+        ot.default_read_properties().to_vec()
+    } else {
+        requested
+            .iter()
+            .map(String::as_str)
+            .filter(|n| all.contains_key(*n) || default_property(ot, n).is_some())
+            .collect()
+    };
+    Ok(SimplePublicObject {
+        id: rec.id.to_string(),
+        properties: names
+            .into_iter()
+            .map(|n| (n.to_string(), all.get(n).cloned()))
+            .collect(),
+        created_at: iso(rec.created_at),
+        updated_at: iso(rec.updated_at),
+        archived: false,
+    })
+}

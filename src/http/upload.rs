@@ -1,0 +1,153 @@
+//! Receives `POST /crm/v3/imports` bodies: parts in any order, each `files` part streamed into
+//! the database in 1 MiB chunks as it arrives (never the whole file in memory). On any failure
+//! the chunks already stored are removed again.
+
+use super::AppState;
+use crate::app::imports::UploadedFile;
+use crate::crm::PortalId;
+use crate::db::{self, DbError};
+use crate::error::ApiError;
+use actix_multipart::Multipart;
+use actix_web::web;
+use futures_util::StreamExt;
+
+const CHUNK_BYTES: usize = 1 << 20;
+/// The importRequest is a few KiB in practice; a megabyte leaves room for huge mappings.
+const MAX_REQUEST_JSON_BYTES: usize = 1 << 20;
+
+pub struct Received {
+    pub request_text: Option<String>,
+    pub files: Vec<UploadedFile>,
+}
+
+pub async fn receive(
+    state: &web::Data<AppState>,
+    portal: PortalId,
+    mut body: Multipart,
+) -> Result<Received, ApiError> {
+    let mut received = Received {
+        request_text: None,
+        files: Vec::new(),
+    };
+    let result = receive_parts(state, portal, &mut body, &mut received).await;
+    if let Err(e) = result {
+        discard(state, portal, received.files.iter().map(|f| f.id).collect()).await;
+        return Err(e);
+    }
+    Ok(received)
+}
+
+/// Best-effort removal of stored uploads that will not become an import.
+pub async fn discard(state: &web::Data<AppState>, portal: PortalId, ids: Vec<i64>) {
+    if ids.is_empty() {
+        return;
+    }
+    let db = state.db.clone();
+    let done = web::block(move || {
+        db.conn()
+            .and_then(|mut c| db::files::delete_unattached(&mut c, portal, &ids))
+    })
+    .await;
+    if !matches!(done, Ok(Ok(()))) {
+        tracing::warn!("could not remove a refused upload; the orphan sweep will");
+    }
+}
+
+fn multipart_error(e: actix_multipart::MultipartError) -> ApiError {
+    use actix_multipart::MultipartError as M;
+    match e {
+        M::ContentTypeMissing | M::ContentTypeParse | M::ContentTypeIncompatible | M::BoundaryMissing => ApiError::validation(
+            "The request must be multipart/form-data with an importRequest field and one or more files fields",
+        ),
+        other => ApiError::validation(format!("Malformed multipart/form-data body: {other}")),
+    }
+}
+
+async fn run<T: Send + 'static>(
+    state: &web::Data<AppState>,
+    f: impl FnOnce(&mut db::DbConnection) -> Result<T, DbError> + Send + 'static,
+) -> Result<T, ApiError> {
+    let db = state.db.clone();
+    web::block(move || db.conn().and_then(|mut c| f(&mut c)))
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?
+        .map_err(ApiError::from)
+}
+
+async fn receive_parts(
+    state: &web::Data<AppState>,
+    portal: PortalId,
+    body: &mut Multipart,
+    out: &mut Received,
+) -> Result<(), ApiError> {
+    while let Some(field) = body.next().await {
+        let mut field = field.map_err(multipart_error)?;
+        match field.name().unwrap_or_default() {
+            "importRequest" => {
+                if out.request_text.is_some() {
+                    return Err(ApiError::validation(
+                        "The importRequest field was sent twice",
+                    ));
+                }
+                let mut buf = Vec::new();
+                while let Some(chunk) = field.next().await {
+                    let chunk = chunk.map_err(multipart_error)?;
+                    if buf.len() + chunk.len() > MAX_REQUEST_JSON_BYTES {
+                        return Err(ApiError::validation(format!(
+                            "The importRequest field is larger than {MAX_REQUEST_JSON_BYTES} bytes"
+                        )));
+                    }
+                    buf.extend_from_slice(&chunk);
+                }
+                let text = String::from_utf8(buf).map_err(|_| {
+                    ApiError::validation("The importRequest field is not valid UTF-8")
+                })?;
+                out.request_text = Some(text);
+            }
+            "files" => {
+                let file_name = field
+                    .content_disposition()
+                    .and_then(|cd| cd.get_filename())
+                    .map(|n| n.rsplit(['/', '\\']).next().unwrap_or(n).trim().to_string())
+                    .filter(|n| !n.is_empty())
+                    .ok_or_else(|| {
+                        ApiError::validation(
+                            "A files part has no filename; send it as a file upload",
+                        )
+                    })?;
+                let content_type = field.content_type().map(|m| m.essence_str().to_string());
+                let position = out.files.len() as i32;
+                let name = file_name.clone();
+                let id = run(state, move |c| {
+                    db::files::create(c, portal, position, &name, content_type.as_deref())
+                })
+                .await?;
+                out.files.push(UploadedFile { id, file_name });
+                let (mut buf, mut seq, mut size) = (Vec::with_capacity(CHUNK_BYTES), 0i32, 0i64);
+                while let Some(chunk) = field.next().await {
+                    let chunk = chunk.map_err(multipart_error)?;
+                    size += chunk.len() as i64;
+                    buf.extend_from_slice(&chunk);
+                    while buf.len() >= CHUNK_BYTES {
+                        let rest = buf.split_off(CHUNK_BYTES);
+                        let full = std::mem::replace(&mut buf, rest);
+                        run(state, move |c| db::files::append_chunk(c, id, seq, &full)).await?;
+                        seq += 1;
+                    }
+                }
+                if !buf.is_empty() {
+                    run(state, move |c| db::files::append_chunk(c, id, seq, &buf)).await?;
+                    seq += 1;
+                }
+                run(state, move |c| db::files::finish(c, id, size, seq)).await?;
+            }
+            _ => {
+                // Unknown fields are read and dropped, as HubSpot ignores them.
+                while let Some(chunk) = field.next().await {
+                    chunk.map_err(multipart_error)?;
+                }
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,281 @@
+//! Decides what a batch of mapped rows does to the stored records: which drafts create, which
+//! update (merging values in file order), and which become row errors under the import's
+//! operation (CREATE / UPDATE / UPSERT). Pure: the worker loads `Existing` and writes the result.
+
+use super::mapping::{MappedRow, RecordDraft};
+use super::request::Operation;
+use super::row_error::{ErrorType, RowError};
+use crate::crm::ObjectType;
+use std::collections::{BTreeMap, HashMap};
+
+pub type Properties = BTreeMap<String, String>;
+
+/// A stored record as the engine needs it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Existing {
+    pub id: i64,
+    pub key: Option<String>,
+    pub properties: Properties,
+    pub created_by_import: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Insert {
+    pub key: Option<String>,
+    pub properties: Properties,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Update {
+    pub id: i64,
+    pub key: Option<String>,
+    pub properties: Properties,
+}
+
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct ObjectWrites {
+    pub inserts: Vec<Insert>,
+    pub updates: Vec<Update>,
+}
+
+/// Running totals of an import, stored as HubSpot's `metadata.counters`.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Counters {
+    pub total_rows: i64,
+    pub created: i64,
+    pub updated: i64,
+    pub errors: i64,
+    pub property_values: i64,
+}
+
+impl Counters {
+    pub fn add(&mut self, o: &Counters) {
+        self.total_rows += o.total_rows;
+        self.created += o.created;
+        self.updated += o.updated;
+        self.errors += o.errors;
+        self.property_values += o.property_values;
+    }
+
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "TOTAL_ROWS": self.total_rows,
+            "CREATED_OBJECTS": self.created,
+            "UPDATED_OBJECTS": self.updated,
+            "ERRORS": self.errors,
+            "PROPERTY_VALUES_EMITTED": self.property_values,
+        })
+    }
+
+    pub fn from_json(v: &serde_json::Value) -> Counters {
+        let get = |k: &str| v.get(k).and_then(serde_json::Value::as_i64).unwrap_or(0);
+        Counters {
+            total_rows: get("TOTAL_ROWS"),
+            created: get("CREATED_OBJECTS"),
+            updated: get("UPDATED_OBJECTS"),
+            errors: get("ERRORS"),
+            property_values: get("PROPERTY_VALUES_EMITTED"),
+        }
+    }
+}
+
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct BatchPlan {
+    pub writes: BTreeMap<ObjectType, ObjectWrites>,
+    /// Row index in the batch, and what went wrong there.
+    pub errors: Vec<(usize, RowError)>,
+    pub counters: Counters,
+}
+
+#[derive(Clone, Copy)]
+enum Slot {
+    Stored(i64),
+    New(usize),
+}
+
+/// Properties a new record must have, per HubSpot's import rules; the deal pipeline and stage
+/// default to the default pipeline's first stage.
+fn complete_for_create(ot: ObjectType, p: &mut Properties) -> Result<(), String> {
+    match ot {
+        ObjectType::Contact
+            if !["email", "firstname", "lastname"]
+                .iter()
+                .any(|k| p.contains_key(*k)) =>
+        {
+            Err("A new contact needs an email, a first name or a last name".into())
+        }
+        ObjectType::Company if !p.contains_key("name") && !p.contains_key("domain") => {
+            Err("A new company needs a name or a domain".into())
+        }
+        ObjectType::Deal if !p.contains_key("dealname") => {
+            Err("A new deal needs a dealname".into())
+        }
+        ObjectType::Deal => {
+            p.entry("pipeline".into())
+                .or_insert_with(|| "default".into());
+            p.entry("dealstage".into())
+                .or_insert_with(|| "appointmentscheduled".into());
+            Ok(())
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Plans one batch. `existing` holds the stored records matching the batch's ids and keys.
+pub fn plan_batch(
+    rows: &[MappedRow],
+    import_id: i64,
+    operation: impl Fn(ObjectType) -> Operation,
+    existing: &BTreeMap<ObjectType, Vec<Existing>>,
+) -> BatchPlan {
+    let mut plan = BatchPlan::default();
+    plan.counters.total_rows = rows.len() as i64;
+    for (i, row) in rows.iter().enumerate() {
+        for e in &row.errors {
+            plan.errors.push((i, e.clone()));
+        }
+    }
+    let object_types: Vec<ObjectType> = {
+        let mut v: Vec<_> = rows
+            .iter()
+            .flat_map(|r| r.drafts.iter().map(|d| d.object_type))
+            .collect();
+        v.sort();
+        v.dedup();
+        v
+    };
+    for ot in object_types {
+        let op = operation(ot);
+        let stored = existing.get(&ot).map(Vec::as_slice).unwrap_or(&[]);
+        let mut records: HashMap<i64, Existing> =
+            stored.iter().map(|e| (e.id, e.clone())).collect();
+        let mut by_key: HashMap<String, Slot> = stored
+            .iter()
+            .filter_map(|e| e.key.clone().map(|k| (k, Slot::Stored(e.id))))
+            .collect();
+        let mut touched: Vec<i64> = Vec::new();
+        let mut writes = ObjectWrites::default();
+        for (i, draft) in rows.iter().enumerate().flat_map(|(i, r)| {
+            r.drafts
+                .iter()
+                .filter(move |d| d.object_type == ot)
+                .map(move |d| (i, d))
+        }) {
+            let fail = |plan: &mut BatchPlan, t: ErrorType, m: String| {
+                plan.errors.push((i, RowError::new(t, m).object(ot)))
+            };
+            let slot = match (draft.id, &draft.key) {
+                (Some(id), _) => match records.contains_key(&id) {
+                    true => Some(Slot::Stored(id)),
+                    false => {
+                        fail(
+                            &mut plan,
+                            ErrorType::InvalidObjectId,
+                            format!("No {} with record id {id}", ot.singular()),
+                        );
+                        continue;
+                    }
+                },
+                (None, Some(k)) => by_key.get(k).copied(),
+                (None, None) => None,
+            };
+            match slot {
+                None if op == Operation::Update => fail(
+                    &mut plan,
+                    ErrorType::UpdateOnlyImport,
+                    format!(
+                        "No existing {} matches this row and the import only updates",
+                        ot.singular()
+                    ),
+                ),
+                None => {
+                    let mut props = draft.properties.clone();
+                    if let Err(m) = complete_for_create(ot, &mut props) {
+                        fail(&mut plan, ErrorType::MissingRequiredProperty, m);
+                        continue;
+                    }
+                    plan.counters.property_values += draft.properties.len() as i64;
+                    props.insert("hs_object_source".into(), "IMPORT".into());
+                    props.insert("hs_object_source_id".into(), import_id.to_string());
+                    if let Some(k) = &draft.key {
+                        by_key.insert(k.clone(), Slot::New(writes.inserts.len()));
+                    }
+                    writes.inserts.push(Insert {
+                        key: draft.key.clone(),
+                        properties: props,
+                    });
+                    plan.counters.created += 1;
+                }
+                Some(Slot::New(ix)) => {
+                    merge(&mut writes.inserts[ix].properties, draft);
+                    plan.counters.property_values += draft.properties.len() as i64;
+                    plan.counters.updated += 1;
+                }
+                Some(Slot::Stored(id)) => {
+                    let rec = records
+                        .get_mut(&id)
+                        .expect("slot points at a loaded record");
+                    if op == Operation::Create && rec.created_by_import != Some(import_id) {
+                        fail(
+                            &mut plan,
+                            ErrorType::CreateOnlyImport,
+                            format!(
+                                "{} {id} already exists and the import only creates",
+                                ot.singular()
+                            ),
+                        );
+                        continue;
+                    }
+                    if let Some(k) = &draft.key {
+                        if rec.key.as_ref() != Some(k) {
+                            if by_key.contains_key(k) {
+                                fail(
+                                    &mut plan,
+                                    ErrorType::DuplicateAlternateId,
+                                    format!(
+                                        "Another {} already has {} '{k}'",
+                                        ot.singular(),
+                                        ot.alternate_key().unwrap_or("key")
+                                    ),
+                                );
+                                continue;
+                            }
+                            if let Some(old) = rec.key.take() {
+                                by_key.remove(&old);
+                            }
+                            by_key.insert(k.clone(), Slot::Stored(id));
+                            rec.key = Some(k.clone());
+                        }
+                    }
+                    merge(&mut rec.properties, draft);
+                    if !touched.contains(&id) {
+                        touched.push(id);
+                    }
+                    plan.counters.property_values += draft.properties.len() as i64;
+                    plan.counters.updated += 1;
+                }
+            }
+        }
+        for id in touched {
+            let rec = records.remove(&id).expect("touched records are loaded");
+            writes.updates.push(Update {
+                id,
+                key: rec.key,
+                properties: rec.properties,
+            });
+        }
+        plan.writes.insert(ot, writes);
+    }
+    plan.counters.errors = plan.errors.len() as i64;
+    plan
+}
+
+/// Later non-blank values win; drafts never carry blanks, so nothing is cleared.
+fn merge(into: &mut Properties, draft: &RecordDraft) {
+    for (k, v) in &draft.properties {
+        into.insert(k.clone(), v.clone());
+    }
+}
+
+#[cfg(test)]
+mod tests;

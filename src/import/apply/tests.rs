@@ -1,0 +1,177 @@
+use super::*;
+use crate::import::mapping::RecordDraft;
+
+fn contact(email: &str, props: &[(&str, &str)]) -> RecordDraft {
+    let mut p: Properties = props
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    p.insert("email".into(), email.into());
+    RecordDraft {
+        object_type: ObjectType::Contact,
+        id: None,
+        key: Some(email.into()),
+        properties: p,
+    }
+}
+
+fn rows(drafts: Vec<RecordDraft>) -> Vec<MappedRow> {
+    drafts
+        .into_iter()
+        .enumerate()
+        .map(|(i, d)| MappedRow {
+            line: i as u64 + 2,
+            cells: vec![],
+            drafts: vec![d],
+            errors: vec![],
+        })
+        .collect()
+}
+
+fn stored(
+    id: i64,
+    email: &str,
+    props: &[(&str, &str)],
+    by: Option<i64>,
+) -> BTreeMap<ObjectType, Vec<Existing>> {
+    let mut p: Properties = props
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    p.insert("email".into(), email.into());
+    BTreeMap::from([(
+        ObjectType::Contact,
+        vec![Existing {
+            id,
+            key: Some(email.into()),
+            properties: p,
+            created_by_import: by,
+        }],
+    )])
+}
+
+#[test]
+fn upsert_creates_new_and_merges_existing_without_clearing() {
+    let r = rows(vec![
+        contact("a@x.example", &[("firstname", "Ann")]),
+        contact("b@x.example", &[("lastname", "Lee")]),
+    ]);
+    let existing = stored(9, "b@x.example", &[("firstname", "Bo")], None);
+    let plan = plan_batch(&r, 1, |_| Operation::Upsert, &existing);
+    let w = &plan.writes[&ObjectType::Contact];
+    assert_eq!(w.inserts.len(), 1);
+    assert_eq!(w.inserts[0].properties["hs_object_source"], "IMPORT");
+    assert_eq!(w.inserts[0].properties["hs_object_source_id"], "1");
+    assert_eq!(w.updates[0].id, 9);
+    assert_eq!(w.updates[0].properties["firstname"], "Bo");
+    assert_eq!(w.updates[0].properties["lastname"], "Lee");
+    assert_eq!(
+        (
+            plan.counters.created,
+            plan.counters.updated,
+            plan.counters.errors
+        ),
+        (1, 1, 0)
+    );
+}
+
+#[test]
+fn same_key_twice_in_a_batch_is_one_record_later_values_win() {
+    let r = rows(vec![
+        contact("a@x.example", &[("firstname", "Ann"), ("city", "Oslo")]),
+        contact("a@x.example", &[("firstname", "Anna")]),
+    ]);
+    let plan = plan_batch(&r, 1, |_| Operation::Upsert, &BTreeMap::new());
+    let w = &plan.writes[&ObjectType::Contact];
+    assert_eq!(w.inserts.len(), 1);
+    assert_eq!(w.inserts[0].properties["firstname"], "Anna");
+    assert_eq!(w.inserts[0].properties["city"], "Oslo");
+    assert_eq!((plan.counters.created, plan.counters.updated), (1, 1));
+}
+
+#[test]
+fn create_only_refuses_existing_records_but_not_its_own() {
+    let r = rows(vec![
+        contact("b@x.example", &[]),
+        contact("c@x.example", &[]),
+    ]);
+    let mut existing = stored(9, "b@x.example", &[], None);
+    existing
+        .get_mut(&ObjectType::Contact)
+        .unwrap()
+        .push(Existing {
+            id: 10,
+            key: Some("c@x.example".into()),
+            properties: Properties::new(),
+            created_by_import: Some(1),
+        });
+    let plan = plan_batch(&r, 1, |_| Operation::Create, &existing);
+    assert_eq!(plan.errors.len(), 1);
+    assert_eq!(plan.errors[0].0, 0);
+    assert_eq!(plan.errors[0].1.error_type, ErrorType::CreateOnlyImport);
+    assert_eq!(plan.writes[&ObjectType::Contact].updates[0].id, 10);
+}
+
+#[test]
+fn update_only_refuses_new_records() {
+    let plan = plan_batch(
+        &rows(vec![contact("n@x.example", &[])]),
+        1,
+        |_| Operation::Update,
+        &BTreeMap::new(),
+    );
+    assert_eq!(plan.errors[0].1.error_type, ErrorType::UpdateOnlyImport);
+    assert!(plan.writes[&ObjectType::Contact].inserts.is_empty());
+}
+
+#[test]
+fn required_properties_and_deal_defaults() {
+    let deal = |props: &[(&str, &str)]| RecordDraft {
+        object_type: ObjectType::Deal,
+        id: None,
+        key: None,
+        properties: props
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+    };
+    let plan = plan_batch(
+        &rows(vec![deal(&[("amount", "5")]), deal(&[("dealname", "D")])]),
+        1,
+        |_| Operation::Upsert,
+        &BTreeMap::new(),
+    );
+    assert_eq!(
+        plan.errors[0].1.error_type,
+        ErrorType::MissingRequiredProperty
+    );
+    let ins = &plan.writes[&ObjectType::Deal].inserts;
+    assert_eq!(ins.len(), 1);
+    assert_eq!(ins[0].properties["pipeline"], "default");
+    assert_eq!(ins[0].properties["dealstage"], "appointmentscheduled");
+}
+
+#[test]
+fn unknown_record_id_is_an_error() {
+    let d = RecordDraft {
+        object_type: ObjectType::Contact,
+        id: Some(77),
+        key: None,
+        properties: Properties::new(),
+    };
+    let plan = plan_batch(&rows(vec![d]), 1, |_| Operation::Upsert, &BTreeMap::new());
+    assert_eq!(plan.errors[0].1.error_type, ErrorType::InvalidObjectId);
+}
+
+#[test]
+fn counters_round_trip_through_json() {
+    let c = Counters {
+        total_rows: 5,
+        created: 2,
+        updated: 1,
+        errors: 2,
+        property_values: 9,
+    };
+    assert_eq!(Counters::from_json(&c.to_json()), c);
+    assert_eq!(c.to_json()["TOTAL_ROWS"], 5);
+}

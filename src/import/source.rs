@@ -1,0 +1,233 @@
+//! Rows out of an uploaded file, one at a time, whatever its size: delimiter sniffed from the
+//! first line, BOM dropped, each broken line reported as a row error instead of ending the file.
+
+use super::row_error::{ErrorType, RowError};
+use std::io::{BufRead, BufReader, Read};
+
+/// One data row as text, with the line a person sees in a spreadsheet (header = line 1).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Row {
+    pub line: u64,
+    pub cells: Vec<String>,
+}
+
+/// A line that could not be read as a row; the rest of the file goes on.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BrokenRow {
+    pub line: u64,
+    pub cells: Vec<String>,
+    pub error: RowError,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    #[error("could not read the file: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+pub struct CsvSource<R: Read> {
+    reader: csv::Reader<BufReader<R>>,
+    header: Option<Vec<String>>,
+    record: csv::ByteRecord,
+}
+
+const DELIMITERS: [u8; 4] = [b',', b';', b'\t', b'|'];
+
+/// The delimiter that occurs most often outside quotes on the first line (comma on a tie).
+fn sniff_delimiter(first: &[u8]) -> u8 {
+    let line = first.split(|&b| b == b'\n').next().unwrap_or(first);
+    let mut counts = [0usize; 4];
+    let mut quoted = false;
+    for &b in line {
+        if b == b'"' {
+            quoted = !quoted;
+        } else if !quoted {
+            if let Some(i) = DELIMITERS.iter().position(|&d| d == b) {
+                counts[i] += 1;
+            }
+        }
+    }
+    let best = (0..4)
+        .max_by_key(|&i| (counts[i], usize::from(i == 0)))
+        .unwrap_or(0);
+    if counts[best] == 0 {
+        b','
+    } else {
+        DELIMITERS[best]
+    }
+}
+
+impl<R: Read> CsvSource<R> {
+    /// Reads the header (when `has_header`) and gets ready to stream rows.
+    pub fn new(inner: R, has_header: bool) -> Result<Self, SourceError> {
+        let mut buf = BufReader::with_capacity(64 * 1024, inner);
+        let head = buf.fill_buf()?;
+        let bom = head.starts_with(&[0xEF, 0xBB, 0xBF]);
+        let delimiter = sniff_delimiter(if bom { &head[3..] } else { head });
+        if bom {
+            buf.consume(3);
+        }
+        let reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .delimiter(delimiter)
+            .from_reader(buf);
+        let mut source = CsvSource {
+            reader,
+            header: None,
+            record: csv::ByteRecord::new(),
+        };
+        if has_header {
+            // A header that is not valid UTF-8 still names columns well enough to match by position.
+            if source
+                .reader
+                .read_byte_record(&mut source.record)
+                .map_err(csv_io)?
+            {
+                source.header = Some(
+                    source
+                        .record
+                        .iter()
+                        .map(|c| String::from_utf8_lossy(c).trim().to_string())
+                        .collect(),
+                );
+            }
+        }
+        Ok(source)
+    }
+
+    pub fn header(&self) -> Option<&[String]> {
+        self.header.as_deref()
+    }
+
+    /// The next data row; `None` at the end. Blank rows are skipped.
+    pub fn next_row(&mut self) -> Option<Result<Result<Row, BrokenRow>, SourceError>> {
+        loop {
+            let read = self.reader.read_byte_record(&mut self.record);
+            let line = self.record.position().map_or(0, |p| p.line());
+            match read {
+                Ok(false) => return None,
+                Ok(true) => {}
+                Err(e) => match e.kind() {
+                    csv::ErrorKind::Io(_) => return Some(Err(csv_io(e))),
+                    _ => {
+                        let line = e.position().map_or(line, |p| p.line());
+                        return Some(Ok(Err(BrokenRow {
+                            line,
+                            cells: Vec::new(),
+                            error: RowError::new(
+                                ErrorType::CouldNotParseRow,
+                                format!("Line {line} could not be parsed as CSV: {e}"),
+                            ),
+                        })));
+                    }
+                },
+            }
+            if self
+                .record
+                .iter()
+                .all(|c| c.iter().all(u8::is_ascii_whitespace))
+            {
+                continue;
+            }
+            let mut cells = Vec::with_capacity(self.record.len());
+            let mut bad_column = None;
+            for (i, c) in self.record.iter().enumerate() {
+                match std::str::from_utf8(c) {
+                    Ok(s) => cells.push(s.to_string()),
+                    Err(_) => {
+                        bad_column.get_or_insert(i);
+                        cells.push(String::from_utf8_lossy(c).into_owned());
+                    }
+                }
+            }
+            if let Some(col) = bad_column {
+                let error = RowError::new(
+                    ErrorType::CouldNotParseRow,
+                    format!(
+                        "Line {line} is not valid UTF-8 (column {}); save the file as UTF-8",
+                        col + 1
+                    ),
+                )
+                .cell(col, &cells[col]);
+                return Some(Ok(Err(BrokenRow { line, cells, error })));
+            }
+            return Some(Ok(Ok(Row { line, cells })));
+        }
+    }
+}
+
+fn csv_io(e: csv::Error) -> SourceError {
+    match e.into_kind() {
+        csv::ErrorKind::Io(io) => SourceError::Io(io),
+        other => SourceError::Io(std::io::Error::other(format!("{other:?}"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rows(text: &[u8], header: bool) -> (Option<Vec<String>>, Vec<Result<Row, BrokenRow>>) {
+        let mut s = CsvSource::new(text, header).unwrap();
+        let h = s.header().map(<[String]>::to_vec);
+        let mut out = Vec::new();
+        while let Some(r) = s.next_row() {
+            out.push(r.unwrap());
+        }
+        (h, out)
+    }
+
+    #[test]
+    fn header_rows_and_line_numbers() {
+        let (h, r) = rows(b"a,b\n1,2\n\"x\ny\",3\n4,5\n\n\n", true);
+        assert_eq!(h.unwrap(), ["a", "b"]);
+        let ok: Vec<_> = r.into_iter().map(Result::unwrap).collect();
+        assert_eq!(ok.len(), 3, "trailing blank lines are not rows");
+        assert_eq!(
+            ok[0],
+            Row {
+                line: 2,
+                cells: vec!["1".into(), "2".into()]
+            }
+        );
+        assert_eq!(ok[1].cells[0], "x\ny");
+        assert_eq!(ok[1].line, 3);
+        assert_eq!(ok[2].line, 5, "a quoted newline spans two file lines");
+    }
+
+    #[test]
+    fn bom_semicolons_and_crlf() {
+        let (h, r) = rows(
+            b"\xEF\xBB\xBFEmail;Name\r\na@b.example;\"Ann; Lee\"\r\n",
+            true,
+        );
+        assert_eq!(h.unwrap(), ["Email", "Name"]);
+        assert_eq!(r[0].as_ref().unwrap().cells, ["a@b.example", "Ann; Lee"]);
+    }
+
+    #[test]
+    fn invalid_utf8_is_a_row_error_and_the_file_goes_on() {
+        let (_, r) = rows(b"a,b\n1,caf\xE9\n2,ok\n", true);
+        let broken = r[0].as_ref().unwrap_err();
+        assert_eq!(broken.error.error_type, ErrorType::CouldNotParseRow);
+        assert_eq!(broken.line, 2);
+        assert_eq!(r[1].as_ref().unwrap().cells, ["2", "ok"]);
+    }
+
+    #[test]
+    fn delimiters_are_sniffed() {
+        assert_eq!(sniff_delimiter(b"a;b;c\n1,5;2;3"), b';');
+        assert_eq!(sniff_delimiter(b"a\tb\n"), b'\t');
+        assert_eq!(sniff_delimiter(b"\"a,b\"|c|d\n"), b'|');
+        assert_eq!(sniff_delimiter(b"single\n"), b',');
+    }
+
+    #[test]
+    fn no_header_means_every_line_is_data() {
+        let (h, r) = rows(b"1,2\n3,4\n", false);
+        assert!(h.is_none());
+        assert_eq!(r.len(), 2);
+        assert_eq!(r[0].as_ref().unwrap().line, 1);
+    }
+}

@@ -1,0 +1,156 @@
+//! The import worker: threads that claim jobs from the durable queue (woken at once by a local
+//! import, by polling for imports created on other nodes) and run them.
+
+pub mod queue;
+pub mod run;
+
+use crate::config::Config;
+use crate::db::Db;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// A job that failed this many times for an internal reason ends FAILED.
+pub const MAX_ATTEMPTS: i32 = 5;
+
+/// Uploads that never became an import (a crash mid-upload) are removed after this long.
+const ORPHAN_UPLOAD_AGE: Duration = Duration::from_secs(24 * 3600);
+
+pub struct WorkerCtx {
+    pub db: Db,
+    pub config: Config,
+    pub worker_id: String,
+    pub shutdown: Arc<AtomicBool>,
+}
+
+/// Wakes idle workers when this process enqueues an import.
+#[derive(Default)]
+pub struct Wake {
+    pending: Mutex<bool>,
+    cond: Condvar,
+}
+
+impl Wake {
+    pub fn notify(&self) {
+        *self.pending.lock().unwrap_or_else(|e| e.into_inner()) = true;
+        self.cond.notify_all();
+    }
+
+    fn wait(&self, timeout: Duration) {
+        let guard = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+        let (mut guard, _) = self
+            .cond
+            .wait_timeout_while(guard, timeout, |pending| !*pending)
+            .unwrap_or_else(|e| e.into_inner());
+        *guard = false;
+    }
+}
+
+/// Running worker threads; `stop` asks them to finish their current batch and exit.
+pub struct Workers {
+    pub wake: Arc<Wake>,
+    shutdown: Arc<AtomicBool>,
+    threads: Vec<JoinHandle<()>>,
+}
+
+impl Workers {
+    pub fn spawn(db: Db, config: &Config, count: usize) -> Workers {
+        let wake = Arc::new(Wake::default());
+        let shutdown = Arc::new(AtomicBool::new(false));
+        let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "local".into());
+        let threads = (0..count)
+            .map(|n| {
+                let ctx = WorkerCtx {
+                    db: db.clone(),
+                    config: config.clone(),
+                    worker_id: format!(
+                        "{host}-{}-{n}-{}",
+                        std::process::id(),
+                        uuid::Uuid::new_v4().simple()
+                    ),
+                    shutdown: shutdown.clone(),
+                };
+                let wake = wake.clone();
+                std::thread::Builder::new()
+                    .name(format!("hubport-worker-{n}"))
+                    .spawn(move || work_loop(ctx, &wake))
+                    .expect("spawn worker thread")
+            })
+            .collect();
+        Workers {
+            wake,
+            shutdown,
+            threads,
+        }
+    }
+
+    pub fn stop(self) {
+        self.shutdown.store(true, Ordering::Relaxed);
+        self.wake.notify();
+        for t in self.threads {
+            let _ = t.join();
+        }
+    }
+}
+
+fn work_loop(ctx: WorkerCtx, wake: &Wake) {
+    let mut last_sweep: Option<Instant> = None;
+    while !ctx.shutdown.load(Ordering::Relaxed) {
+        if last_sweep.is_none_or(|t| t.elapsed() > Duration::from_secs(600)) {
+            last_sweep = Some(Instant::now());
+            sweep_orphans(&ctx);
+        }
+        match claim(&ctx) {
+            Ok(Some(job)) => {
+                let span = tracing::info_span!(
+                    "import",
+                    import_id = job.import_id,
+                    portal = job.portal_id,
+                    attempt = job.attempts
+                );
+                let _enter = span.enter();
+                if let Err(e) = run::run_import(&ctx, &job) {
+                    let retry_in = match e {
+                        run::RunError::Shutdown => Duration::ZERO,
+                        _ => Duration::from_secs(1 << job.attempts.clamp(0, 6)),
+                    };
+                    tracing::warn!(error = %e, ?retry_in, "import interrupted; it resumes from its last checkpoint");
+                    if !matches!(e, run::RunError::LostLease) {
+                        if let Err(e2) = ctx.db.conn().map_err(Into::into).and_then(|mut c| {
+                            queue::release(&mut c, &job, &ctx.worker_id, &e.to_string(), retry_in)
+                        }) {
+                            tracing::warn!(error = %e2, "could not release the job; its lease will expire");
+                        }
+                    }
+                }
+            }
+            Ok(None) => wake.wait(ctx.config.poll_interval),
+            Err(e) => {
+                tracing::warn!(error = %e, "could not claim a job");
+                wake.wait(ctx.config.poll_interval.max(Duration::from_secs(1)));
+            }
+        }
+    }
+}
+
+fn claim(ctx: &WorkerCtx) -> Result<Option<queue::Job>, crate::db::DbError> {
+    let mut conn = ctx.db.conn()?;
+    crate::db::write_txn(&mut conn, |c| {
+        queue::claim(c, &ctx.worker_id, ctx.config.lease)
+    })
+}
+
+fn sweep_orphans(ctx: &WorkerCtx) {
+    let cutoff = crate::db::now() - ORPHAN_UPLOAD_AGE;
+    match ctx
+        .db
+        .conn()
+        .map_err(Into::into)
+        .and_then(|mut c| crate::db::files::delete_stale_unattached(&mut c, cutoff))
+    {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(files = n, "removed uploads that never became an import"),
+        Err(e) => tracing::warn!(error = %e, "could not sweep orphaned uploads"),
+    }
+}

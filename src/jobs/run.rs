@@ -1,0 +1,467 @@
+//! Runs one claimed import: streams each stored file through the engine on one thread while
+//! another commits batches (records, row errors, counters and the job checkpoint in one
+//! transaction), so a restart resumes after the last commit and never writes a row twice.
+
+use super::queue::{self, Job};
+use super::WorkerCtx;
+use crate::crm::{ObjectType, PortalId};
+use crate::db::errors::NewImportError;
+use crate::db::files::{ChunkReader, FileRow};
+use crate::db::records::{NewRecord, RecordUpdate};
+use crate::db::{self, now, write_txn, DbConnection, DbError};
+use crate::import::apply::{plan_batch, Counters, Existing};
+use crate::import::mapping::{Catalogue, FilePlan, MappedRow};
+use crate::import::request::FileSpec;
+use crate::import::source::CsvSource;
+use crate::import::{ImportRequest, ImportState, RowError};
+use std::collections::BTreeMap;
+use std::sync::atomic::Ordering;
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(transparent)]
+    Db(#[from] DbError),
+    #[error("lost the job's lease to another worker")]
+    LostLease,
+    #[error("could not read the stored file: {0}")]
+    Source(String),
+    #[error("worker shutting down")]
+    Shutdown,
+}
+
+impl From<diesel::result::Error> for RunError {
+    fn from(e: diesel::result::Error) -> Self {
+        RunError::Db(e.into())
+    }
+}
+
+/// What the parsing thread hands the writer.
+enum Item {
+    Rows {
+        rows: Vec<MappedRow>,
+        consumed: i64,
+    },
+    /// The file cannot be mapped at all (e.g. a mapped column is missing).
+    FileError(RowError),
+    Failed(String),
+}
+
+/// Why processing stopped before the end.
+enum Stop {
+    Canceled,
+}
+
+struct ImportCtx<'a> {
+    job: &'a Job,
+    portal: PortalId,
+    import_id: i64,
+    request: &'a ImportRequest,
+}
+
+pub fn run_import(ctx: &WorkerCtx, job: &Job) -> Result<(), RunError> {
+    let portal = PortalId(job.portal_id);
+    let mut conn = ctx.db.conn()?;
+    let Some(import) = db::imports::get(&mut conn, portal, job.import_id)? else {
+        queue::finish(&mut conn, job, Some("import no longer exists"))?;
+        return Ok(());
+    };
+    if ImportState::parse(&import.state).is_none_or(ImportState::is_finished) {
+        queue::finish(&mut conn, job, None)?;
+        return Ok(());
+    }
+    if job.attempts > super::MAX_ATTEMPTS {
+        let reason = format!("gave up after {} attempts", job.attempts - 1);
+        write_txn(&mut conn, |c| {
+            db::imports::transition(
+                c,
+                portal,
+                import.id,
+                &ImportState::CANCELABLE,
+                ImportState::Failed.as_str(),
+                Some(&reason),
+            )?;
+            queue::finish(c, job, Some(&reason))
+        })?;
+        return Ok(());
+    }
+    let request = match ImportRequest::parse(&import.request_json) {
+        Ok(r) => r,
+        Err(e) => {
+            let reason = format!("stored importRequest is invalid: {e}");
+            write_txn(&mut conn, |c| {
+                db::imports::transition(
+                    c,
+                    portal,
+                    import.id,
+                    &ImportState::CANCELABLE,
+                    ImportState::Failed.as_str(),
+                    Some(&reason),
+                )?;
+                queue::finish(c, job, Some(&reason))
+            })?;
+            return Ok(());
+        }
+    };
+    db::imports::transition(
+        &mut conn,
+        portal,
+        import.id,
+        &["STARTED", "DEFERRED"],
+        ImportState::Processing.as_str(),
+        None,
+    )?;
+    let files = db::files::for_import(&mut conn, portal, import.id)?;
+    let mut counters =
+        Counters::from_json(&serde_json::from_str(&import.counters).unwrap_or_default());
+    drop(conn);
+
+    let ictx = ImportCtx {
+        job,
+        portal,
+        import_id: import.id,
+        request: &request,
+    };
+    for (index, file) in files
+        .iter()
+        .enumerate()
+        .skip(job.file_index.max(0) as usize)
+    {
+        let Some(spec) = request.files.get(file.position as usize) else {
+            return Err(RunError::Source(format!(
+                "file {} has no entry in the request",
+                file.id
+            )));
+        };
+        let skip = if index == job.file_index as usize {
+            job.rows_done
+        } else {
+            0
+        };
+        if let Some(Stop::Canceled) =
+            process_file(ctx, &ictx, index as i32, file, spec, skip, &mut counters)?
+        {
+            let mut conn = ctx.db.conn()?;
+            queue::finish(&mut conn, job, None)?;
+            tracing::info!(
+                import_id = import.id,
+                portal = portal.0,
+                "import canceled; committed batches kept"
+            );
+            return Ok(());
+        }
+    }
+    let mut conn = ctx.db.conn()?;
+    write_txn(&mut conn, |c| {
+        db::imports::transition(
+            c,
+            portal,
+            import.id,
+            &["PROCESSING"],
+            ImportState::Done.as_str(),
+            None,
+        )?;
+        queue::finish(c, job, None)
+    })?;
+    tracing::info!(
+        import_id = import.id,
+        portal = portal.0,
+        rows = counters.total_rows,
+        created = counters.created,
+        updated = counters.updated,
+        errors = counters.errors,
+        "import done"
+    );
+    Ok(())
+}
+
+fn process_file(
+    ctx: &WorkerCtx,
+    ictx: &ImportCtx,
+    index: i32,
+    file: &FileRow,
+    spec: &FileSpec,
+    skip: i64,
+    counters: &mut Counters,
+) -> Result<Option<Stop>, RunError> {
+    std::thread::scope(|s| {
+        // Two batches in flight: parsing the next while the current one commits uses both cores.
+        let (tx, rx) = sync_channel(2);
+        let db = ctx.db.clone();
+        let batch_rows = ctx.config.batch_rows.max(1);
+        s.spawn(move || produce(db, file, spec, skip, batch_rows, tx));
+        consume(ctx, ictx, index, file, skip, counters, rx)
+    })
+}
+
+fn produce(
+    db: crate::db::Db,
+    file: &FileRow,
+    spec: &FileSpec,
+    skip: i64,
+    batch_rows: usize,
+    tx: SyncSender<Item>,
+) {
+    let mut source = match CsvSource::new(ChunkReader::new(db, file), spec.has_header) {
+        Ok(s) => s,
+        Err(e) => {
+            let _ = tx.send(Item::Failed(e.to_string()));
+            return;
+        }
+    };
+    let plan = match FilePlan::new(spec, source.header(), &Catalogue) {
+        Ok(p) => p,
+        Err(e) => {
+            let _ = tx.send(Item::FileError(e));
+            return;
+        }
+    };
+    let mut seen = 0i64;
+    let mut rows = Vec::with_capacity(batch_rows);
+    let mut consumed = 0i64;
+    while let Some(next) = source.next_row() {
+        let mapped = match next {
+            Err(e) => {
+                let _ = tx.send(Item::Failed(e.to_string()));
+                return;
+            }
+            Ok(Ok(row)) => {
+                seen += 1;
+                if seen <= skip {
+                    continue;
+                }
+                plan.map_row(row)
+            }
+            Ok(Err(broken)) => {
+                seen += 1;
+                if seen <= skip {
+                    continue;
+                }
+                MappedRow {
+                    line: broken.line,
+                    cells: broken.cells,
+                    drafts: Vec::new(),
+                    errors: vec![broken.error],
+                }
+            }
+        };
+        rows.push(mapped);
+        consumed += 1;
+        if rows.len() >= batch_rows {
+            let batch = std::mem::replace(&mut rows, Vec::with_capacity(batch_rows));
+            if tx
+                .send(Item::Rows {
+                    rows: batch,
+                    consumed,
+                })
+                .is_err()
+            {
+                return;
+            }
+            consumed = 0;
+        }
+    }
+    if !rows.is_empty() {
+        let _ = tx.send(Item::Rows { rows, consumed });
+    }
+}
+
+fn consume(
+    ctx: &WorkerCtx,
+    ictx: &ImportCtx,
+    index: i32,
+    file: &FileRow,
+    skip: i64,
+    counters: &mut Counters,
+    rx: Receiver<Item>,
+) -> Result<Option<Stop>, RunError> {
+    let mut done = skip;
+    for item in rx {
+        if ctx.shutdown.load(Ordering::Relaxed) {
+            return Err(RunError::Shutdown);
+        }
+        let mut conn = ctx.db.conn()?;
+        match item {
+            Item::Failed(m) => return Err(RunError::Source(m)),
+            Item::FileError(e) => {
+                let row = MappedRow {
+                    line: 0,
+                    cells: Vec::new(),
+                    drafts: Vec::new(),
+                    errors: vec![e],
+                };
+                let stop = commit(
+                    ctx,
+                    ictx,
+                    &mut conn,
+                    index + 1,
+                    0,
+                    file,
+                    &[row],
+                    counters,
+                    false,
+                )?;
+                return Ok(stop);
+            }
+            Item::Rows { rows, consumed } => {
+                done += consumed;
+                if let Some(stop) = commit(
+                    ctx, ictx, &mut conn, index, done, file, &rows, counters, true,
+                )? {
+                    return Ok(Some(stop));
+                }
+            }
+        }
+    }
+    Ok(None)
+}
+
+/// One transaction: cancel check, record writes, row errors, counters, checkpoint.
+#[allow(clippy::too_many_arguments)] // the batch's whole context; bundling it would only rename it
+fn commit(
+    ctx: &WorkerCtx,
+    ictx: &ImportCtx,
+    conn: &mut DbConnection,
+    file_index: i32,
+    rows_done: i64,
+    file: &FileRow,
+    rows: &[MappedRow],
+    counters: &mut Counters,
+    count_rows: bool,
+) -> Result<Option<Stop>, RunError> {
+    let (portal, import_id) = (ictx.portal, ictx.import_id);
+    let result = write_txn(conn, |c| {
+        let state = db::imports::get(c, portal, import_id)?.map(|i| i.state);
+        if state.as_deref() != Some(ImportState::Processing.as_str()) {
+            return Ok(Err(Stop::Canceled));
+        }
+        let existing = load_existing(c, portal, rows)?;
+        let plan = plan_batch(rows, import_id, |ot| ictx.request.operation(ot), &existing);
+        for (ot, w) in &plan.writes {
+            let inserts: Vec<NewRecord> = w
+                .inserts
+                .iter()
+                .map(|i| NewRecord {
+                    key: i.key.clone(),
+                    properties: to_json(&i.properties),
+                    import_id: Some(import_id),
+                })
+                .collect();
+            db::records::insert(c, portal, *ot, &inserts)?;
+            let updates: Vec<RecordUpdate> = w
+                .updates
+                .iter()
+                .map(|u| RecordUpdate {
+                    id: u.id,
+                    key: u.key.clone(),
+                    properties: to_json(&u.properties),
+                    import_id: Some(import_id),
+                })
+                .collect();
+            db::records::update(c, portal, *ot, &updates)?;
+        }
+        let t = now();
+        let errors: Vec<NewImportError> = plan
+            .errors
+            .iter()
+            .map(|(i, e)| {
+                let row = &rows[*i];
+                NewImportError {
+                    import_id,
+                    portal_id: portal.0,
+                    file_id: file.id,
+                    line_number: row.line as i64,
+                    error_type: e.error_type.as_str().to_string(),
+                    message: e.message.clone(),
+                    object_type_id: e.object_type.map(|o| o.type_id().to_string()),
+                    column_number: e.column.map(|c| c as i32),
+                    invalid_value: e.invalid_value.clone(),
+                    row_data: serde_json::to_string(&row.cells).unwrap_or_else(|_| "[]".into()),
+                    created_at: t,
+                }
+            })
+            .collect();
+        db::errors::insert(c, &errors)?;
+        let mut next = *counters;
+        let mut delta = plan.counters;
+        if !count_rows {
+            delta.total_rows = 0;
+        }
+        next.add(&delta);
+        db::imports::set_counters(c, portal, import_id, &next.to_json().to_string())?;
+        if !queue::checkpoint(
+            c,
+            ictx.job,
+            &ctx.worker_id,
+            file_index,
+            rows_done,
+            ctx.config.lease,
+        )? {
+            return Err(RunError::LostLease);
+        }
+        Ok(Ok(next))
+    });
+    match result {
+        Ok(Ok(next)) => {
+            *counters = next;
+            Ok(None)
+        }
+        Ok(Err(stop)) => Ok(Some(stop)),
+        Err(e) => Err(e),
+    }
+}
+
+fn load_existing(
+    c: &mut DbConnection,
+    portal: PortalId,
+    rows: &[MappedRow],
+) -> Result<BTreeMap<ObjectType, Vec<Existing>>, DbError> {
+    let mut out = BTreeMap::new();
+    for ot in ObjectType::ALL {
+        let drafts = rows
+            .iter()
+            .flat_map(|r| r.drafts.iter())
+            .filter(|d| d.object_type == ot);
+        let (mut ids, mut keys) = (Vec::new(), Vec::new());
+        for d in drafts {
+            match (d.id, &d.key) {
+                (Some(id), _) => ids.push(id),
+                (None, Some(k)) => keys.push(k.clone()),
+                _ => {}
+            }
+            if let (Some(_), Some(k)) = (d.id, &d.key) {
+                keys.push(k.clone());
+            }
+        }
+        if ids.is_empty() && keys.is_empty() {
+            continue;
+        }
+        ids.sort_unstable();
+        ids.dedup();
+        keys.sort_unstable();
+        keys.dedup();
+        let mut found = db::records::find_by_ids(c, portal, ot, &ids, true)?;
+        found.extend(db::records::find_by_keys(c, portal, ot, &keys, true)?);
+        found.sort_by_key(|r| r.id);
+        found.dedup_by_key(|r| r.id);
+        let existing = found
+            .into_iter()
+            .map(|r| {
+                let properties = serde_json::from_str(&r.properties)
+                    .map_err(|e| DbError::Corrupt(format!("{} {}: {e}", ot.singular(), r.id)))?;
+                Ok(Existing {
+                    id: r.id,
+                    key: r.key,
+                    properties,
+                    created_by_import: r.created_by_import,
+                })
+            })
+            .collect::<Result<Vec<_>, DbError>>()?;
+        out.insert(ot, existing);
+    }
+    Ok(out)
+}
+
+fn to_json(p: &BTreeMap<String, String>) -> String {
+    serde_json::to_string(p).unwrap_or_else(|_| "{}".into())
+}

@@ -1,0 +1,75 @@
+//! hubport: a HubSpot-compatible CRM imports API server.
+//!
+//! `http` (thin handlers) → `app` (what each endpoint does) → `import` (the engine, no HTTP or
+//! SQL), `db` (storage) and `jobs` (the durable queue and worker). `crm` holds the vocabulary
+//! they share; `config`, `auth` and `error` are cross-cutting.
+
+pub mod app;
+pub mod auth;
+pub mod config;
+pub mod crm;
+pub mod db;
+pub mod error;
+pub mod http;
+pub mod import;
+pub mod jobs;
+
+use actix_web::dev::ServerHandle;
+use std::net::TcpListener;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Db(#[from] db::DbError),
+    #[error("could not start the HTTP server: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Opens the database and applies migrations (creating the SQLite file on first start).
+pub fn open_database(config: &config::Config) -> Result<db::Db, db::DbError> {
+    let db = db::Db::connect(&config.database_url, config.pool_size)?;
+    let ran = db.migrate()?;
+    if ran > 0 {
+        tracing::info!(
+            migrations = ran,
+            backend = db.backend().name(),
+            "database migrated"
+        );
+    }
+    Ok(db)
+}
+
+/// Runs the API (and, if configured, the import worker) on `listener` until the server stops.
+/// `on_ready` receives the handle that stops it; tests use it, `main` ignores it.
+pub fn run(
+    config: config::Config,
+    listener: TcpListener,
+    on_ready: impl FnOnce(ServerHandle),
+) -> Result<(), StartError> {
+    let db = open_database(&config)?;
+    let tokens = auth::Tokens::load(&db, &config)?;
+    let workers = config
+        .run_worker
+        .then(|| jobs::Workers::spawn(db.clone(), &config, 1));
+    let state = actix_web::web::Data::new(http::AppState {
+        db,
+        tokens,
+        config: config.clone(),
+        wake: workers.as_ref().map(|w| w.wake.clone()),
+    });
+    let addr = listener.local_addr()?;
+    let result = actix_web::rt::System::new().block_on(async move {
+        let server = actix_web::HttpServer::new(move || http::app(state.clone()))
+            .workers(2)
+            .shutdown_timeout(10)
+            .listen(listener)?
+            .run();
+        tracing::info!(%addr, "hubport listening");
+        on_ready(server.handle());
+        server.await
+    });
+    if let Some(w) = workers {
+        w.stop();
+    }
+    Ok(result?)
+}

@@ -1,0 +1,184 @@
+//! The `hubport` binary: serve (the default), migrate, and token management.
+
+use clap::{Args, Parser, Subcommand};
+use hubport::config::Config;
+use hubport::crm::PortalId;
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "hubport",
+    version,
+    about = "HubSpot-compatible CRM imports API server"
+)]
+#[command(args_conflicts_with_subcommands = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    serve: ServeArgs,
+    /// sqlite://<path> or postgres://… (default: sqlite://<data dir>/hubport.db)
+    #[arg(long, env = "DATABASE_URL", global = true)]
+    database_url: Option<String>,
+    /// Where the default SQLite database lives.
+    #[arg(
+        long,
+        env = "HUBPORT_DATA_DIR",
+        default_value = "./hubport-data",
+        global = true
+    )]
+    data_dir: PathBuf,
+    /// Secret that signs API tokens (default: generated once and kept in the database).
+    #[arg(
+        long,
+        env = "HUBPORT_JWT_SECRET",
+        hide_env_values = true,
+        global = true
+    )]
+    jwt_secret: Option<String>,
+    /// Log format: pretty or json.
+    #[arg(
+        long,
+        env = "HUBPORT_LOG_FORMAT",
+        default_value = "pretty",
+        global = true
+    )]
+    log_format: String,
+}
+
+#[derive(Args, Clone)]
+struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "HUBPORT_BIND", default_value = "127.0.0.1:8080")]
+    bind: String,
+    /// Serve the API only; run `hubport serve` with a worker elsewhere.
+    #[arg(long)]
+    no_worker: bool,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the HTTP API and the import worker (the default).
+    Serve(ServeArgs),
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Manage API tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Create an API key and print its Bearer token (and nothing else) on stdout.
+    Create {
+        #[arg(long)]
+        portal: u64,
+        /// Comma-separated scopes (default: every scope hubport knows).
+        #[arg(long)]
+        scopes: Option<String>,
+        #[arg(long, default_value = "cli")]
+        name: String,
+    },
+    /// List API keys.
+    List,
+    /// Revoke an API key: its tokens stop working at once.
+    Revoke { id: i64 },
+}
+
+fn init_logging(format: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,actix_server=warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if format == "json" {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(&cli.log_format);
+    let database_url = cli
+        .database_url
+        .clone()
+        .unwrap_or_else(|| Config::default_database_url(&cli.data_dir));
+    let mut config = Config::with_database(database_url, cli.data_dir.clone());
+    config.jwt_secret = cli.jwt_secret.clone();
+    match run(cli.command.unwrap_or(Command::Serve(cli.serve)), config) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("hubport: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(command: Command, mut config: Config) -> Result<(), Box<dyn std::error::Error>> {
+    match command {
+        Command::Serve(args) => {
+            config.bind = args.bind;
+            config.run_worker = !args.no_worker;
+            tracing::info!(?config, "starting");
+            let listener = TcpListener::bind(&config.bind)
+                .map_err(|e| format!("cannot listen on {}: {e}", config.bind))?;
+            hubport::run(config, listener, |_| {})?;
+        }
+        Command::Migrate => {
+            hubport::open_database(&config)?;
+            eprintln!("migrations applied");
+        }
+        Command::Token(t) => {
+            let db = hubport::open_database(&config)?;
+            let mut conn = db.conn()?;
+            match t {
+                TokenCommand::Create {
+                    portal,
+                    scopes,
+                    name,
+                } => {
+                    let portal = i64::try_from(portal).map_err(|_| "--portal is too large")?;
+                    let scopes = hubport::auth::parse_scopes(scopes.as_deref())?;
+                    let key =
+                        hubport::db::keys::create(&mut conn, PortalId(portal), &name, &scopes)?;
+                    let tokens = hubport::auth::Tokens::load(&db, &config)?;
+                    println!("{}", tokens.mint(&key));
+                    eprintln!("created key {} for portal {portal}", key.id);
+                }
+                TokenCommand::List => {
+                    println!(
+                        "{:<6} {:<12} {:<20} {:<24} {:<10} scopes",
+                        "id", "portal", "name", "created", "state"
+                    );
+                    for k in hubport::db::keys::list(&mut conn)? {
+                        let state = if k.revoked_at.is_some() {
+                            "revoked"
+                        } else {
+                            "active"
+                        };
+                        println!(
+                            "{:<6} {:<12} {:<20} {:<24} {:<10} {}",
+                            k.id,
+                            k.portal_id,
+                            k.name,
+                            k.created_at.format("%Y-%m-%d %H:%M:%S"),
+                            state,
+                            k.scopes
+                        );
+                    }
+                }
+                TokenCommand::Revoke { id } => {
+                    if !hubport::db::keys::revoke(&mut conn, id)? {
+                        return Err(format!("no active key with id {id}").into());
+                    }
+                    eprintln!("key {id} revoked");
+                }
+            }
+        }
+    }
+    Ok(())
+}
