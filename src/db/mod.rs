@@ -149,7 +149,7 @@ impl Db {
             // WAL lets API reads proceed while the worker writes; it is a property of the file.
             let mut c = diesel::SqliteConnection::establish(&target)
                 .map_err(|e| DbError::Setup(e.to_string()))?;
-            c.batch_execute("PRAGMA journal_mode = WAL;")?;
+            c.batch_execute("PRAGMA busy_timeout = 15000; PRAGMA journal_mode = WAL;")?;
         }
         let pool = r2d2::Pool::builder()
             .max_size(pool_size)

@@ -1,0 +1,89 @@
+//! Bearer tokens: missing, forged, revoked, out of scope.
+
+use crate::support::*;
+
+#[test]
+fn missing_or_invalid_tokens_get_401_in_hubspot_shape() {
+    let s = TestServer::start();
+    let no_token = Resp::from(ureq::get(&s.url("/crm/v3/imports")).call());
+    no_token.assert_error(401, "INVALID_AUTHENTICATION");
+    let basic = Resp::from(
+        ureq::get(&s.url("/crm/v3/imports"))
+            .set("Authorization", "Basic dXNlcjpwYXNz")
+            .call(),
+    );
+    basic.assert_error(401, "INVALID_AUTHENTICATION");
+    s.get("not.a.jwt", "/crm/v3/imports")
+        .assert_error(401, "INVALID_AUTHENTICATION");
+    // A token signed by another secret (as another hubport would mint it).
+    let key = hubport::db::keys::ApiKey {
+        id: 1,
+        portal_id: 1,
+        name: "x".into(),
+        scopes: "crm.import".into(),
+        created_at: chrono::Utc::now().naive_utc(),
+        revoked_at: None,
+    };
+    let forged = hubport::auth::Tokens::from_secret(b"another secret").mint(&key);
+    let r = s.get(&forged, "/crm/v3/imports");
+    r.assert_error(401, "INVALID_AUTHENTICATION");
+    assert!(!r.text.contains("another secret"));
+    // alg=none with the same claims.
+    let claims = forged.split('.').nth(1).unwrap();
+    s.get(
+        &format!("eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.{claims}."),
+        "/crm/v3/imports",
+    )
+    .assert_error(401, "INVALID_AUTHENTICATION");
+    // The multipart endpoint refuses before reading the upload.
+    let (ct, body) = multipart(&[
+        Part::text("importRequest", GUIDE_REQUEST),
+        Part::file("files", "Nov-event-leads.csv", "text/csv", GUIDE_CSV),
+    ]);
+    Resp::from(
+        ureq::post(&s.url("/crm/v3/imports"))
+            .set("Content-Type", &ct)
+            .send_bytes(&body),
+    )
+    .assert_error(401, "INVALID_AUTHENTICATION");
+    // /health needs no token.
+    assert_eq!(Resp::from(ureq::get(&s.url("/health")).call()).status, 200);
+}
+
+#[test]
+fn a_revoked_key_stops_working_at_once() {
+    let s = TestServer::start();
+    let t = s.token(1, &[]);
+    assert_eq!(s.get(&t, "/crm/v3/imports").status, 200);
+    let db = hubport::open_database(&s.config).unwrap();
+    let keys = hubport::db::keys::list(&mut db.conn().unwrap()).unwrap();
+    assert!(hubport::db::keys::revoke(&mut db.conn().unwrap(), keys[0].id).unwrap());
+    s.get(&t, "/crm/v3/imports")
+        .assert_error(401, "INVALID_AUTHENTICATION");
+}
+
+#[test]
+fn missing_scopes_get_403_naming_the_scope() {
+    let s = TestServer::start();
+    let reader = s.token(1, &["crm.objects.contacts.read"]);
+    let r = s.get(&reader, "/crm/v3/imports");
+    let body = r.assert_error(403, "MISSING_SCOPES");
+    assert_eq!(
+        body["errors"][0]["context"]["requiredGranularScopes"],
+        serde_json::json!(["crm.import"])
+    );
+    let r = s.create_import(
+        &reader,
+        GUIDE_REQUEST,
+        &[("Nov-event-leads.csv", GUIDE_CSV)],
+    );
+    r.assert_error(403, "MISSING_SCOPES");
+    assert_eq!(s.get(&reader, "/crm/v3/objects/contacts").status, 200);
+    let importer = s.token(1, &["crm.import"]);
+    let r = s.get(&importer, "/crm/v3/objects/deals");
+    assert_eq!(
+        r.assert_error(403, "MISSING_SCOPES")["errors"][0]["context"]["requiredGranularScopes"],
+        serde_json::json!(["crm.objects.deals.read"])
+    );
+    assert_eq!(s.get(&importer, "/crm/v3/imports").status, 200);
+}

@@ -1,0 +1,13 @@
+//! Integration tests: the real server over real HTTP, on SQLite or PostgreSQL (see support.rs).
+
+mod auth;
+mod cli;
+mod imports_cancel;
+mod imports_create;
+mod imports_errors;
+mod imports_read;
+mod malformed;
+mod objects;
+mod portal_isolation;
+mod semantics;
+mod support;

@@ -1,0 +1,201 @@
+//! CREATE / UPDATE / UPSERT, keys, merging, and blank cells.
+
+use crate::support::*;
+
+fn contact(s: &TestServer, t: &str, email: &str) -> serde_json::Value {
+    let r = s.get(t, &format!("/crm/v3/objects/contacts/{email}?idProperty=email&properties=firstname,lastname,city,email"));
+    assert_eq!(r.status, 200, "{}", r.text);
+    r.json
+}
+
+#[test]
+fn upsert_updates_existing_records_and_blank_cells_never_clear() {
+    let s = TestServer::start();
+    let t = s.token(1, &[]);
+    let cols = [
+        ("Email", "email"),
+        ("First", "firstname"),
+        ("Last", "lastname"),
+        ("City", "city"),
+    ];
+    let first = s.import(
+        &t,
+        &contacts_request("a.csv", "UPSERT", &cols),
+        &[(
+            "a.csv",
+            b"Email,First,Last,City\nann@x.example,Ann,Lee,Oslo\n",
+        )],
+    );
+    assert_eq!(counter(&first, "CREATED_OBJECTS"), 1);
+    let id = contact(&s, &t, "ann@x.example")["id"].clone();
+    let second = s.import(
+        &t,
+        &contacts_request("b.csv", "UPSERT", &cols),
+        &[(
+            "b.csv",
+            b"Email,First,Last,City\nANN@X.EXAMPLE,,,Bergen\nbo@x.example,Bo,,\n",
+        )],
+    );
+    assert_eq!(second["state"], "DONE");
+    assert_eq!(
+        (
+            counter(&second, "CREATED_OBJECTS"),
+            counter(&second, "UPDATED_OBJECTS")
+        ),
+        (1, 1)
+    );
+    let ann = contact(&s, &t, "ann@x.example");
+    assert_eq!(ann["id"], id, "matched by email, not duplicated");
+    assert_eq!(
+        ann["properties"]["firstname"], "Ann",
+        "blank cell kept the value"
+    );
+    assert_eq!(ann["properties"]["lastname"], "Lee");
+    assert_eq!(ann["properties"]["city"], "Bergen");
+    assert_eq!(s.all_records(&t, "contacts", "email").len(), 2);
+}
+
+#[test]
+fn create_only_import_reports_existing_records_and_leaves_them_alone() {
+    let s = TestServer::start();
+    let t = s.token(1, &[]);
+    let cols = [("Email", "email"), ("First", "firstname")];
+    s.import(
+        &t,
+        &contacts_request("a.csv", "CREATE", &cols),
+        &[("a.csv", b"Email,First\nann@x.example,Ann\n")],
+    );
+    let again = s.import(
+        &t,
+        &contacts_request("b.csv", "CREATE", &cols),
+        &[(
+            "b.csv",
+            b"Email,First\nann@x.example,Annie\nnew@x.example,New\n",
+        )],
+    );
+    assert_eq!(
+        (
+            counter(&again, "CREATED_OBJECTS"),
+            counter(&again, "ERRORS")
+        ),
+        (1, 1)
+    );
+    let errors = s.get(
+        &t,
+        &format!("/crm/v3/imports/{}/errors", again["id"].as_str().unwrap()),
+    );
+    assert_eq!(errors.json["results"][0]["errorType"], "CREATE_ONLY_IMPORT");
+    assert_eq!(errors.json["results"][0]["sourceData"]["lineNumber"], 2);
+    assert_eq!(
+        contact(&s, &t, "ann@x.example")["properties"]["firstname"],
+        "Ann"
+    );
+}
+
+#[test]
+fn update_only_import_reports_unknown_records_and_updates_known_ones() {
+    let s = TestServer::start();
+    let t = s.token(1, &[]);
+    let cols = [("Email", "email"), ("First", "firstname")];
+    s.import(
+        &t,
+        &contacts_request("a.csv", "CREATE", &cols),
+        &[("a.csv", b"Email,First\nann@x.example,Ann\n")],
+    );
+    let upd = s.import(
+        &t,
+        &contacts_request("b.csv", "UPDATE", &cols),
+        &[(
+            "b.csv",
+            b"Email,First\nghost@x.example,Ghost\nann@x.example,Anna\n",
+        )],
+    );
+    assert_eq!(
+        (
+            counter(&upd, "UPDATED_OBJECTS"),
+            counter(&upd, "CREATED_OBJECTS"),
+            counter(&upd, "ERRORS")
+        ),
+        (1, 0, 1)
+    );
+    let errors = s.get(
+        &t,
+        &format!("/crm/v3/imports/{}/errors", upd["id"].as_str().unwrap()),
+    );
+    assert_eq!(errors.json["results"][0]["errorType"], "UPDATE_ONLY_IMPORT");
+    assert_eq!(
+        contact(&s, &t, "ann@x.example")["properties"]["firstname"],
+        "Anna"
+    );
+    assert_eq!(
+        s.get(
+            &t,
+            "/crm/v3/objects/contacts/ghost@x.example?idProperty=email"
+        )
+        .status,
+        404
+    );
+}
+
+#[test]
+fn record_id_column_updates_that_record() {
+    let s = TestServer::start();
+    let t = s.token(1, &[]);
+    s.import(
+        &t,
+        &contacts_request(
+            "a.csv",
+            "UPSERT",
+            &[("Email", "email"), ("First", "firstname")],
+        ),
+        &[("a.csv", b"Email,First\nann@x.example,Ann\n")],
+    );
+    let id = contact(&s, &t, "ann@x.example")["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let request = serde_json::json!({"name": "by id", "files": [{"fileName": "ids.csv", "fileImportPage": {"hasHeader": true, "columnMappings": [
+        {"columnObjectTypeId": "0-1", "columnName": "Record ID", "propertyName": "hs_object_id", "columnType": "HUBSPOT_OBJECT_ID"},
+        {"columnObjectTypeId": "0-1", "columnName": "City", "propertyName": "city"}]}}]})
+    .to_string();
+    let csv = format!("Record ID,City\n{id},Paris\n999999,Nowhere\n");
+    let done = s.import(&t, &request, &[("ids.csv", csv.as_bytes())]);
+    assert_eq!(
+        (counter(&done, "UPDATED_OBJECTS"), counter(&done, "ERRORS")),
+        (1, 1)
+    );
+    assert_eq!(
+        contact(&s, &t, "ann@x.example")["properties"]["city"],
+        "Paris"
+    );
+    let errors = s.get(
+        &t,
+        &format!("/crm/v3/imports/{}/errors", done["id"].as_str().unwrap()),
+    );
+    assert_eq!(errors.json["results"][0]["errorType"], "INVALID_OBJECT_ID");
+}
+
+#[test]
+fn the_same_key_twice_in_one_file_is_one_record() {
+    let s = TestServer::start_with(|c| c.batch_rows = 2);
+    let t = s.token(1, &[]);
+    let cols = [("Email", "email"), ("First", "firstname"), ("City", "city")];
+    // With two rows per batch the repeats land in the same batch and in a later one.
+    let csv = b"Email,First,City\nann@x.example,Ann,Oslo\nANN@x.example,Anna,\nbo@x.example,Bo,\nann@x.example,,Rome\n";
+    let done = s.import(
+        &t,
+        &contacts_request("d.csv", "UPSERT", &cols),
+        &[("d.csv", csv)],
+    );
+    assert_eq!(
+        (
+            counter(&done, "CREATED_OBJECTS"),
+            counter(&done, "UPDATED_OBJECTS")
+        ),
+        (2, 2)
+    );
+    let ann = contact(&s, &t, "ann@x.example");
+    assert_eq!(ann["properties"]["firstname"], "Anna");
+    assert_eq!(ann["properties"]["city"], "Rome");
+    assert_eq!(s.all_records(&t, "contacts", "email").len(), 2);
+}

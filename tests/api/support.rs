@@ -1,0 +1,384 @@
+//! Test harness: a real hubport server on 127.0.0.1:0 per test, on a fresh SQLite file or, when
+//! `HUBPORT_TEST_BACKEND=postgres`, a fresh schema in the PostgreSQL at `HUBPORT_TEST_POSTGRES_URL`
+//! (default postgres://postgres@127.0.0.1:5432/test). PostgreSQL being unreachable fails the
+//! test: a PostgreSQL run never silently falls back.
+
+#![allow(dead_code)] // each test module uses a different part of the harness
+
+use diesel::connection::SimpleConnection;
+use diesel::Connection;
+use hubport::config::Config;
+use serde_json::Value;
+use std::net::TcpListener;
+use std::time::{Duration, Instant};
+
+pub fn backend() -> &'static str {
+    match std::env::var("HUBPORT_TEST_BACKEND").as_deref() {
+        Ok("postgres") => "postgres",
+        Ok("sqlite") | Err(_) => "sqlite",
+        Ok(other) => panic!("HUBPORT_TEST_BACKEND must be sqlite or postgres, not {other}"),
+    }
+}
+
+fn postgres_base() -> String {
+    std::env::var("HUBPORT_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+}
+
+/// A database of its own for one test, removed when dropped.
+pub struct TestDb {
+    pub url: String,
+    pub data_dir: tempfile::TempDir,
+    schema: Option<String>,
+}
+
+impl TestDb {
+    pub fn new() -> TestDb {
+        let data_dir = tempfile::tempdir().expect("temp dir");
+        if backend() == "postgres" {
+            let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
+            let mut c = diesel::PgConnection::establish(&postgres_base()).unwrap_or_else(|e| {
+                panic!(
+                    "PostgreSQL test run but {} is unreachable: {e}",
+                    postgres_base()
+                )
+            });
+            c.batch_execute(&format!("CREATE SCHEMA {schema}"))
+                .expect("create schema");
+            let sep = if postgres_base().contains('?') {
+                '&'
+            } else {
+                '?'
+            };
+            let url = format!("{}{sep}options=-csearch_path%3D{schema}", postgres_base());
+            TestDb {
+                url,
+                data_dir,
+                schema: Some(schema),
+            }
+        } else {
+            let url = format!("sqlite://{}", data_dir.path().join("hubport.db").display());
+            TestDb {
+                url,
+                data_dir,
+                schema: None,
+            }
+        }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Some(schema) = &self.schema {
+            if let Ok(mut c) = diesel::PgConnection::establish(&postgres_base()) {
+                let _ = c.batch_execute(&format!("DROP SCHEMA {schema} CASCADE"));
+            }
+        }
+    }
+}
+
+pub struct TestServer {
+    pub base: String,
+    pub config: Config,
+    handle: Option<actix_web::dev::ServerHandle>,
+    thread: Option<std::thread::JoinHandle<()>>,
+    pub db: TestDb,
+}
+
+impl TestServer {
+    pub fn start() -> TestServer {
+        Self::start_with(|_| {})
+    }
+
+    pub fn start_with(tweak: impl FnOnce(&mut Config)) -> TestServer {
+        Self::start_on(TestDb::new(), tweak)
+    }
+
+    /// Starts a server on an existing database (e.g. to test a restart).
+    pub fn start_on(db: TestDb, tweak: impl FnOnce(&mut Config)) -> TestServer {
+        let mut config = Config::with_database(db.url.clone(), db.data_dir.path());
+        config.poll_interval = Duration::from_millis(50);
+        config.pool_size = 4;
+        tweak(&mut config);
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let (tx, rx) = std::sync::mpsc::channel();
+        let cfg = config.clone();
+        let thread = std::thread::spawn(move || {
+            hubport::run(cfg, listener, move |h| tx.send(h).unwrap()).expect("server runs");
+        });
+        let handle = rx
+            .recv_timeout(Duration::from_secs(60))
+            .expect("server started");
+        TestServer {
+            base,
+            config,
+            handle: Some(handle),
+            thread: Some(thread),
+            db,
+        }
+    }
+
+    /// Stops the server and hands back its database.
+    pub fn stop(mut self) -> TestDb {
+        self.shutdown();
+        let db = std::mem::replace(
+            &mut self.db,
+            TestDb {
+                url: String::new(),
+                data_dir: tempfile::tempdir().unwrap(),
+                schema: None,
+            },
+        );
+        db
+    }
+
+    fn shutdown(&mut self) {
+        if let Some(h) = self.handle.take() {
+            let _ = std::thread::spawn(move || actix_web::rt::System::new().block_on(h.stop(true)))
+                .join();
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+
+    /// A token for `portal` with `scopes` (every scope when empty), minted as the CLI does.
+    pub fn token(&self, portal: i64, scopes: &[&str]) -> String {
+        let db = hubport::open_database(&self.config).unwrap();
+        let list = if scopes.is_empty() {
+            None
+        } else {
+            Some(scopes.join(","))
+        };
+        let scopes = hubport::auth::parse_scopes(list.as_deref()).unwrap();
+        let key = hubport::db::keys::create(
+            &mut db.conn().unwrap(),
+            hubport::crm::PortalId(portal),
+            "test",
+            &scopes,
+        )
+        .unwrap();
+        hubport::auth::Tokens::load(&db, &self.config)
+            .unwrap()
+            .mint(&key)
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub fn get(&self, token: &str, path: &str) -> Resp {
+        Resp::from(
+            ureq::get(&self.url(path))
+                .set("Authorization", &format!("Bearer {token}"))
+                .call(),
+        )
+    }
+
+    pub fn post(&self, token: &str, path: &str) -> Resp {
+        Resp::from(
+            ureq::post(&self.url(path))
+                .set("Authorization", &format!("Bearer {token}"))
+                .call(),
+        )
+    }
+
+    /// POSTs a raw body with a content type.
+    pub fn post_raw(&self, token: &str, path: &str, content_type: &str, body: &[u8]) -> Resp {
+        Resp::from(
+            ureq::post(&self.url(path))
+                .set("Authorization", &format!("Bearer {token}"))
+                .set("Content-Type", content_type)
+                .send_bytes(body),
+        )
+    }
+
+    /// The multipart request HubSpot's guide sends: importRequest as a text field, files as files.
+    pub fn create_import(&self, token: &str, request: &str, files: &[(&str, &[u8])]) -> Resp {
+        let mut parts = vec![Part::text("importRequest", request)];
+        parts.extend(
+            files
+                .iter()
+                .map(|(n, d)| Part::file("files", n, "text/csv", d)),
+        );
+        let (ct, body) = multipart(&parts);
+        self.post_raw(token, "/crm/v3/imports", &ct, &body)
+    }
+
+    /// Creates an import, asserts the 200 and waits for it to finish; returns the final import.
+    pub fn import(&self, token: &str, request: &str, files: &[(&str, &[u8])]) -> Value {
+        let r = self.create_import(token, request, files);
+        assert_eq!(r.status, 200, "{}", r.text);
+        self.wait_finished(token, r.json["id"].as_str().unwrap())
+    }
+
+    pub fn wait_finished(&self, token: &str, id: &str) -> Value {
+        let until = Instant::now() + Duration::from_secs(120);
+        loop {
+            let r = self.get(token, &format!("/crm/v3/imports/{id}"));
+            assert_eq!(r.status, 200, "{}", r.text);
+            let state = r.json["state"].as_str().unwrap().to_string();
+            if ["DONE", "FAILED", "CANCELED"].contains(&state.as_str()) {
+                return r.json;
+            }
+            assert!(Instant::now() < until, "import {id} still {state}");
+            std::thread::sleep(Duration::from_millis(25));
+        }
+    }
+
+    /// Every record of a type, following paging.
+    pub fn all_records(&self, token: &str, object: &str, properties: &str) -> Vec<Value> {
+        let mut out = Vec::new();
+        let mut after = String::new();
+        loop {
+            let r = self.get(
+                token,
+                &format!("/crm/v3/objects/{object}?limit=100&properties={properties}{after}"),
+            );
+            assert_eq!(r.status, 200, "{}", r.text);
+            out.extend(r.json["results"].as_array().unwrap().iter().cloned());
+            match r.json["paging"]["next"]["after"].as_str() {
+                Some(a) => after = format!("&after={a}"),
+                None => return out,
+            }
+        }
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+pub struct Resp {
+    pub status: u16,
+    pub text: String,
+    pub json: Value,
+    pub content_type: String,
+    pub correlation_id: Option<String>,
+}
+
+impl From<Result<ureq::Response, ureq::Error>> for Resp {
+    fn from(r: Result<ureq::Response, ureq::Error>) -> Resp {
+        let resp = match r {
+            Ok(r) => r,
+            Err(ureq::Error::Status(_, r)) => r,
+            Err(e) => panic!("transport error: {e}"),
+        };
+        let status = resp.status();
+        let content_type = resp.header("content-type").unwrap_or_default().to_string();
+        let correlation_id = resp.header("x-hubspot-correlation-id").map(str::to_string);
+        let text = resp.into_string().unwrap_or_default();
+        let json = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Resp {
+            status,
+            text,
+            json,
+            content_type,
+            correlation_id,
+        }
+    }
+}
+
+impl Resp {
+    /// Asserts HubSpot's error body and returns it.
+    pub fn assert_error(&self, status: u16, category: &str) -> &Value {
+        assert_eq!(self.status, status, "{}", self.text);
+        assert!(
+            self.content_type.starts_with("application/json"),
+            "content-type {}",
+            self.content_type
+        );
+        assert_eq!(self.json["status"], "error", "{}", self.text);
+        assert_eq!(self.json["category"], category, "{}", self.text);
+        assert!(!self.json["message"].as_str().unwrap_or_default().is_empty());
+        let id = self.json["correlationId"].as_str().expect("correlationId");
+        assert!(uuid::Uuid::parse_str(id).is_ok(), "correlationId {id}");
+        assert_eq!(
+            self.correlation_id.as_deref(),
+            Some(id),
+            "header matches body"
+        );
+        &self.json
+    }
+}
+
+pub struct Part<'a> {
+    pub name: &'a str,
+    pub filename: Option<&'a str>,
+    pub content_type: Option<&'a str>,
+    pub data: &'a [u8],
+}
+
+impl<'a> Part<'a> {
+    pub fn text(name: &'a str, value: &'a str) -> Part<'a> {
+        Part {
+            name,
+            filename: None,
+            content_type: None,
+            data: value.as_bytes(),
+        }
+    }
+    pub fn file(
+        name: &'a str,
+        filename: &'a str,
+        content_type: &'a str,
+        data: &'a [u8],
+    ) -> Part<'a> {
+        Part {
+            name,
+            filename: Some(filename),
+            content_type: Some(content_type),
+            data,
+        }
+    }
+}
+
+/// A `multipart/form-data` body, byte for byte as curl writes one.
+pub fn multipart(parts: &[Part]) -> (String, Vec<u8>) {
+    let boundary = "------------------------hubporttestboundary7MA4YWxk";
+    let mut body = Vec::new();
+    for p in parts {
+        body.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
+        let mut disp = format!("Content-Disposition: form-data; name=\"{}\"", p.name);
+        if let Some(f) = p.filename {
+            disp.push_str(&format!("; filename=\"{f}\""));
+        }
+        body.extend_from_slice(disp.as_bytes());
+        body.extend_from_slice(b"\r\n");
+        if let Some(ct) = p.content_type {
+            body.extend_from_slice(format!("Content-Type: {ct}\r\n").as_bytes());
+        }
+        body.extend_from_slice(b"\r\n");
+        body.extend_from_slice(p.data);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+pub const GUIDE_REQUEST: &str = include_str!("../fixtures/Nov-event-leads.importRequest.json");
+pub const GUIDE_CSV: &[u8] = include_bytes!("../fixtures/Nov-event-leads.csv");
+pub const DEALS_REQUEST: &str =
+    include_str!("../fixtures/deals-with-contacts-and-companies.importRequest.json");
+pub const DEALS_CSV: &[u8] = include_bytes!("../fixtures/deals-with-contacts-and-companies.csv");
+
+/// A one-file contacts request over `columns` (header, property) with `operation`.
+pub fn contacts_request(file: &str, operation: &str, columns: &[(&str, &str)]) -> String {
+    let mappings: Vec<Value> = columns
+        .iter()
+        .map(|(c, p)| serde_json::json!({"columnObjectTypeId": "0-1", "columnName": c, "propertyName": p}))
+        .collect();
+    serde_json::json!({
+        "name": format!("{operation} {file}"),
+        "importOperations": {"0-1": operation},
+        "files": [{"fileName": file, "fileFormat": "CSV", "fileImportPage": {"hasHeader": true, "columnMappings": mappings}}]
+    })
+    .to_string()
+}
+
+pub fn counter(import: &Value, name: &str) -> i64 {
+    import["metadata"]["counters"][name].as_i64().unwrap_or(0)
+}
