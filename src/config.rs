@@ -36,7 +36,7 @@ impl Config {
             jwt_secret: None,
             run_worker: true,
             poll_interval: Duration::from_millis(500),
-            lease: Duration::from_secs(60),
+            lease: Duration::from_secs(30),
             batch_rows: 2000,
             pool_size: 8,
         }

@@ -56,6 +56,18 @@ struct ServeArgs {
     /// Serve the API only; run `hubport serve` with a worker elsewhere.
     #[arg(long)]
     no_worker: bool,
+    /// Rows committed per transaction by the import worker.
+    #[arg(long, env = "HUBPORT_BATCH_ROWS", default_value_t = 2000, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    batch_rows: u32,
+    /// Seconds a worker may go without checkpointing before another may take its import over.
+    #[arg(long, env = "HUBPORT_LEASE_SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
+    lease_secs: u64,
+    /// How often (ms) an idle worker polls for imports created by other nodes.
+    #[arg(long, env = "HUBPORT_POLL_MS", default_value_t = 500, value_parser = clap::value_parser!(u64).range(10..))]
+    poll_ms: u64,
+    /// Database connections per process.
+    #[arg(long, env = "HUBPORT_DB_POOL_SIZE", default_value_t = 8, value_parser = clap::value_parser!(u32).range(2..=200))]
+    pool_size: u32,
 }
 
 #[derive(Subcommand)]
@@ -123,6 +135,10 @@ fn run(command: Command, mut config: Config) -> Result<(), Box<dyn std::error::E
         Command::Serve(args) => {
             config.bind = args.bind;
             config.run_worker = !args.no_worker;
+            config.batch_rows = args.batch_rows as usize;
+            config.lease = std::time::Duration::from_secs(args.lease_secs);
+            config.poll_interval = std::time::Duration::from_millis(args.poll_ms);
+            config.pool_size = args.pool_size;
             tracing::info!(?config, "starting");
             let listener = TcpListener::bind(&config.bind)
                 .map_err(|e| format!("cannot listen on {}: {e}", config.bind))?;

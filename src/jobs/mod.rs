@@ -117,7 +117,7 @@ fn work_loop(ctx: WorkerCtx, wake: &Wake) {
                     };
                     tracing::warn!(error = %e, ?retry_in, "import interrupted; it resumes from its last checkpoint");
                     if !matches!(e, run::RunError::LostLease) {
-                        if let Err(e2) = ctx.db.conn().map_err(Into::into).and_then(|mut c| {
+                        if let Err(e2) = ctx.db.conn().and_then(|mut c| {
                             queue::release(&mut c, &job, &ctx.worker_id, &e.to_string(), retry_in)
                         }) {
                             tracing::warn!(error = %e2, "could not release the job; its lease will expire");
@@ -146,7 +146,6 @@ fn sweep_orphans(ctx: &WorkerCtx) {
     match ctx
         .db
         .conn()
-        .map_err(Into::into)
         .and_then(|mut c| crate::db::files::delete_stale_unattached(&mut c, cutoff))
     {
         Ok(0) => {}

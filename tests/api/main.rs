@@ -2,6 +2,7 @@
 
 mod auth;
 mod cli;
+mod crash;
 mod imports_cancel;
 mod imports_create;
 mod imports_errors;

@@ -122,15 +122,14 @@ impl TestServer {
     /// Stops the server and hands back its database.
     pub fn stop(mut self) -> TestDb {
         self.shutdown();
-        let db = std::mem::replace(
+        std::mem::replace(
             &mut self.db,
             TestDb {
                 url: String::new(),
                 data_dir: tempfile::tempdir().unwrap(),
                 schema: None,
             },
-        );
-        db
+        )
     }
 
     fn shutdown(&mut self) {
