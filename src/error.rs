@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 pub type Context = BTreeMap<String, Vec<String>>;
 
 /// One entry of HubSpot's `errors[]`.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct ErrorDetail {
     pub message: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -19,6 +19,7 @@ pub struct ErrorDetail {
     #[serde(rename = "in", skip_serializing_if = "Option::is_none")]
     pub in_: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<BTreeMap<String, Vec<String>>>)]
     pub context: Option<Context>,
 }
 
@@ -93,18 +94,25 @@ impl ApiError {
     }
 }
 
-#[derive(Serialize)]
+/// HubSpot's `Error` body, fields in the order HubSpot sends them.
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct ErrorBody<'a> {
+#[schema(as = Error)]
+pub struct ErrorBody<'a> {
+    #[schema(example = "error")]
     status: &'static str,
     message: String,
+    #[schema(example = "aeb5f871-7f07-4993-9211-075dc63e7cbf")]
     correlation_id: String,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<BTreeMap<String, Vec<String>>>)]
     context: Option<Context>,
     #[serde(skip_serializing_if = "<[_]>::is_empty")]
     errors: &'a [ErrorDetail],
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<BTreeMap<String, String>>)]
     links: Option<BTreeMap<&'static str, &'static str>>,
+    #[schema(example = "VALIDATION_ERROR")]
     category: &'static str,
 }
 

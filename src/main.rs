@@ -79,6 +79,8 @@ enum Command {
     /// Manage API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Print the OpenAPI document (as committed in openapi/hubport.json).
+    Openapi,
 }
 
 #[derive(Subcommand)]
@@ -144,6 +146,7 @@ fn run(command: Command, mut config: Config) -> Result<(), Box<dyn std::error::E
                 .map_err(|e| format!("cannot listen on {}: {e}", config.bind))?;
             hubport::run(config, listener, |_| {})?;
         }
+        Command::Openapi => print!("{}", hubport::http::openapi::document_json()),
         Command::Migrate => {
             hubport::open_database(&config)?;
             eprintln!("migrations applied");

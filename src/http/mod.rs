@@ -5,6 +5,7 @@ pub mod auth;
 pub mod imports;
 pub mod model;
 pub mod objects;
+pub mod openapi;
 pub mod query;
 pub mod upload;
 
@@ -63,7 +64,11 @@ pub fn next_page(req: &HttpRequest, next: Option<i64>) -> Option<Paging> {
     })
 }
 
-async fn health(state: web::Data<AppState>) -> HttpResponse {
+/// Liveness: answers without a token and names the database backend.
+#[utoipa::path(get, path = "/health", tag = "Operations", operation_id = "get-/health",
+    responses((status = 200, description = "The server is up", body = Object, example = json!({"status": "ok", "backend": "sqlite"}))),
+    security(()))]
+pub async fn health(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok()
         .json(serde_json::json!({ "status": "ok", "backend": state.db.backend().name() }))
 }
@@ -138,6 +143,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         web::resource("/crm/v3/objects/{objectType}/{objectId}")
             .route(web::get().to(objects::get))
             .default_service(method()),
+    )
+    .service(web::redirect("/docs", "/docs/"))
+    .service(
+        utoipa_swagger_ui::SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", openapi::document()),
     )
     .default_service(web::to(no_route));
 }

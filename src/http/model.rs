@@ -6,34 +6,43 @@ use crate::import::ImportRequest;
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::BTreeMap;
+use utoipa::ToSchema;
 
 /// ISO-8601 instant with milliseconds, as HubSpot returns them.
 pub fn iso(t: chrono::NaiveDateTime) -> String {
     t.and_utc().format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PublicImportResponse {
+    #[schema(example = "1471")]
     pub id: String,
+    #[schema(example = "DONE")]
     pub state: String,
     pub created_at: String,
     pub updated_at: String,
     pub opt_out_import: bool,
     pub import_name: String,
+    #[schema(example = "API")]
     pub import_source: &'static str,
+    #[schema(example = json!(["0-1"]))]
     pub mapped_object_type_ids: Vec<String>,
+    /// The request as sent, plus `importName` and the defaults applied.
+    #[schema(value_type = Object)]
     pub import_request_json: Value,
     pub metadata: PublicImportMetadata,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error_message: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PublicImportMetadata {
+    #[schema(value_type = BTreeMap<String, i32>, example = json!({"TOTAL_ROWS": 5, "CREATED_OBJECTS": 4, "UPDATED_OBJECTS": 0, "ERRORS": 1}))]
     pub counters: Value,
     pub file_ids: Vec<String>,
+    #[schema(value_type = Vec<Object>)]
     pub object_lists: Vec<Value>,
 }
 
@@ -68,26 +77,45 @@ impl PublicImportResponse {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct NextPage {
     pub after: String,
     pub link: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
+#[schema(as = ForwardPaging)]
 pub struct Paging {
     pub next: NextPage,
 }
 
-/// `{ results, paging? }`: paging only when there is a next page.
-#[derive(Serialize)]
-pub struct Collection<T> {
-    pub results: Vec<T>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub paging: Option<Paging>,
+/// HubSpot's `{ results, paging? }` collections, one named type each as in its specs; paging
+/// only when there is a next page.
+macro_rules! collection {
+    ($name:ident, $item:ty) => {
+        #[derive(Serialize, ToSchema)]
+        pub struct $name {
+            pub results: Vec<$item>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            pub paging: Option<Paging>,
+        }
+    };
 }
 
-#[derive(Serialize)]
+collection!(
+    CollectionResponsePublicImportResponseForwardPaging,
+    PublicImportResponse
+);
+collection!(
+    CollectionResponsePublicImportErrorForwardPaging,
+    PublicImportError
+);
+collection!(
+    CollectionResponseSimplePublicObjectWithAssociationsForwardPaging,
+    SimplePublicObjectWithAssociations
+);
+
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ActionResponse {
     pub status: &'static str,
@@ -96,7 +124,7 @@ pub struct ActionResponse {
     pub completed_at: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ImportRowCore {
     pub file_id: i64,
@@ -106,7 +134,7 @@ pub struct ImportRowCore {
     pub contains_encrypted_properties: bool,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PublicImportError {
     pub id: String,
@@ -159,9 +187,9 @@ impl PublicImportError {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct SimplePublicObject {
+pub struct SimplePublicObjectWithAssociations {
     pub id: String,
     pub properties: BTreeMap<String, Option<String>>,
     pub created_at: String,

@@ -1,14 +1,17 @@
 //! The objects API, enough to read back what imports wrote: list and read by id or unique property.
 
 use super::auth::require;
-use super::model::{iso, Collection, SimplePublicObject};
+use super::model::{
+    iso, CollectionResponseSimplePublicObjectWithAssociationsForwardPaging,
+    SimplePublicObjectWithAssociations,
+};
 use super::query::Params;
 use super::{blocking, next_page, AppState};
 use crate::app::objects;
 use crate::crm::properties::default_property;
 use crate::crm::ObjectType;
 use crate::db::records::StoredRecord;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorBody};
 use actix_web::{web, HttpRequest, HttpResponse};
 use std::collections::BTreeMap;
 
@@ -24,6 +27,21 @@ fn read_scope(ot: ObjectType) -> String {
     format!("crm.objects.{}.read", ot.plural())
 }
 
+/// List records of one object type.
+#[utoipa::path(get, path = "/crm/v3/objects/{objectType}", tag = "Objects", operation_id = "get-/crm/v3/objects/{objectType}_getPage",
+    params(
+        ("objectType" = String, Path, description = "contacts, companies, deals or 0-1, 0-2, 0-3"),
+        ("limit" = Option<i32>, Query, description = "Page size, 1 to 100 (default 10)"),
+        ("after" = Option<String>, Query, description = "Paging cursor from `paging.next.after`"),
+        ("properties" = Option<Vec<String>>, Query, description = "Properties to return (repeated or comma-separated)"),
+        ("archived" = Option<bool>, Query, description = "Only archived records (hubport archives none)"),
+    ),
+    responses(
+        (status = 200, description = "A page of records", body = CollectionResponseSimplePublicObjectWithAssociationsForwardPaging),
+        (status = 400, description = "Unknown object type or invalid parameters", body = ErrorBody),
+        (status = 403, description = "The token lacks crm.objects.{type}.read", body = ErrorBody),
+    ),
+    security(("oauth2" = [])))]
 pub async fn list(
     state: web::Data<AppState>,
     who: crate::auth::Principal,
@@ -49,12 +67,29 @@ pub async fn list(
         .iter()
         .map(|r| render(ot, r, &requested))
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(HttpResponse::Ok().json(Collection {
-        results,
-        paging: next_page(&req, next),
-    }))
+    Ok(HttpResponse::Ok().json(
+        CollectionResponseSimplePublicObjectWithAssociationsForwardPaging {
+            results,
+            paging: next_page(&req, next),
+        },
+    ))
 }
 
+/// Read one record by id or by a unique property.
+#[utoipa::path(get, path = "/crm/v3/objects/{objectType}/{objectId}", tag = "Objects", operation_id = "get-/crm/v3/objects/{objectType}/{objectId}_getById",
+    params(
+        ("objectType" = String, Path, description = "contacts, companies, deals or 0-1, 0-2, 0-3"),
+        ("objectId" = String, Path, description = "Record id, or the idProperty's value"),
+        ("properties" = Option<Vec<String>>, Query, description = "Properties to return (repeated or comma-separated)"),
+        ("idProperty" = Option<String>, Query, description = "email (contacts), domain (companies) or hs_object_id"),
+        ("archived" = Option<bool>, Query, description = "Read an archived record (hubport archives none)"),
+    ),
+    responses(
+        (status = 200, description = "The record", body = SimplePublicObjectWithAssociations),
+        (status = 400, description = "Unknown object type or idProperty", body = ErrorBody),
+        (status = 404, description = "No such record in this portal", body = ErrorBody),
+    ),
+    security(("oauth2" = [])))]
 pub async fn get(
     state: web::Data<AppState>,
     who: crate::auth::Principal,
@@ -67,6 +102,9 @@ pub async fn get(
     let q = Params::parse(req.query_string())?;
     let requested = q.list("properties");
     let id_property = q.get("idProperty").map(str::to_string);
+    if q.bool("archived")?.unwrap_or(false) {
+        return Err(ApiError::not_found(id));
+    }
     let portal = who.portal;
     let rec = blocking(&state, move |db| {
         objects::get(db, portal, ot, &id, id_property.as_deref())
@@ -81,7 +119,7 @@ pub fn render(
     ot: ObjectType,
     rec: &StoredRecord,
     requested: &[String],
-) -> Result<SimplePublicObject, ApiError> {
+) -> Result<SimplePublicObjectWithAssociations, ApiError> {
     let mut all: BTreeMap<String, String> = serde_json::from_str(&rec.properties)
         .map_err(|e| ApiError::Internal(format!("{} {}: {e}", ot.singular(), rec.id)))?;
     all.insert("hs_object_id".into(), rec.id.to_string());
@@ -96,7 +134,7 @@ pub fn render(
             .filter(|n| all.contains_key(*n) || default_property(ot, n).is_some())
             .collect()
     };
-    Ok(SimplePublicObject {
+    Ok(SimplePublicObjectWithAssociations {
         id: rec.id.to_string(),
         properties: names
             .into_iter()

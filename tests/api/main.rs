@@ -9,6 +9,7 @@ mod imports_errors;
 mod imports_read;
 mod malformed;
 mod objects;
+mod openapi;
 mod portal_isolation;
 mod semantics;
 mod support;
