@@ -167,6 +167,8 @@ mod tests {
             scopes: "crm.import".into(),
             created_at: chrono::Utc::now().naive_utc(),
             revoked_at: None,
+            rate_per_10s: None,
+            rate_per_day: None,
         };
         let t = a.mint(&key);
         assert!(decode::<Claims>(&t, &a.decoding, &a.validation).is_ok());

@@ -58,6 +58,8 @@ pub enum ApiError {
     NotFound { message: String, id: Option<String> },
     #[error("{0}")]
     MethodNotAllowed(String),
+    #[error("{0}")]
+    Conflict(String),
     /// The database cannot be reached: the client should retry.
     #[error("service unavailable: {0}")]
     Unavailable(String),
@@ -88,6 +90,7 @@ impl ApiError {
             ApiError::InvalidAuthentication(_) => "INVALID_AUTHENTICATION",
             ApiError::MissingScopes(_) => "MISSING_SCOPES",
             ApiError::NotFound { .. } => "OBJECT_NOT_FOUND",
+            ApiError::Conflict(_) => "CONFLICT",
             ApiError::Unavailable(_) => "SERVICE_UNAVAILABLE",
             ApiError::Internal(_) => "INTERNAL_ERROR",
         }
@@ -123,6 +126,7 @@ impl ResponseError for ApiError {
             ApiError::InvalidAuthentication(_) => StatusCode::UNAUTHORIZED,
             ApiError::MissingScopes(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound { .. } => StatusCode::NOT_FOUND,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,

@@ -162,8 +162,13 @@ fn run(command: Command, mut config: Config) -> Result<(), Box<dyn std::error::E
                 } => {
                     let portal = i64::try_from(portal).map_err(|_| "--portal is too large")?;
                     let scopes = hubport::auth::parse_scopes(scopes.as_deref())?;
-                    let key =
-                        hubport::db::keys::create(&mut conn, PortalId(portal), &name, &scopes)?;
+                    let key = hubport::db::keys::create(
+                        &mut conn,
+                        PortalId(portal),
+                        &name,
+                        &scopes,
+                        Default::default(),
+                    )?;
                     let tokens = hubport::auth::Tokens::load(&db, &config)?;
                     println!("{}", tokens.mint(&key));
                     eprintln!("created key {} for portal {portal}", key.id);

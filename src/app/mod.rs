@@ -3,3 +3,4 @@
 
 pub mod imports;
 pub mod objects;
+pub mod properties;

@@ -59,7 +59,7 @@ pub struct PropertyOption {
 }
 
 /// A property definition; the subset of HubSpot's `Property` that hubport needs to import and serve.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PropertyDef {
     pub name: String,
     pub label: String,

@@ -14,6 +14,15 @@ pub struct ApiKey {
     pub scopes: String,
     pub created_at: chrono::NaiveDateTime,
     pub revoked_at: Option<chrono::NaiveDateTime>,
+    pub rate_per_10s: Option<i32>,
+    pub rate_per_day: Option<i32>,
+}
+
+/// Per-key overrides of the server's default rate limits.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RateOverrides {
+    pub per_10s: Option<u32>,
+    pub per_day: Option<u32>,
 }
 
 impl ApiKey {
@@ -31,12 +40,16 @@ pub fn create(
     portal: PortalId,
     name: &str,
     scopes: &[String],
+    limits: RateOverrides,
 ) -> Result<ApiKey, DbError> {
+    let as_i32 = |v: Option<u32>| v.map(|n| i32::try_from(n).unwrap_or(i32::MAX));
     let row = (
         api_keys::portal_id.eq(portal.0),
         api_keys::name.eq(name),
         api_keys::scopes.eq(scopes.join(",")),
         api_keys::created_at.eq(now()),
+        api_keys::rate_per_10s.eq(as_i32(limits.per_10s)),
+        api_keys::rate_per_day.eq(as_i32(limits.per_day)),
     );
     Ok(
         crate::db_run!(conn, c => diesel::insert_into(api_keys::table)

@@ -6,6 +6,7 @@ pub mod errors;
 pub mod files;
 pub mod imports;
 pub mod keys;
+pub mod properties;
 pub mod records;
 pub mod schema;
 pub mod settings;

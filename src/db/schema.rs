@@ -16,6 +16,20 @@ diesel::table! {
         scopes -> Text,
         created_at -> Timestamp,
         revoked_at -> Nullable<Timestamp>,
+        rate_per_10s -> Nullable<Integer>,
+        rate_per_day -> Nullable<Integer>,
+    }
+}
+
+diesel::table! {
+    properties (id) {
+        id -> BigInt,
+        portal_id -> BigInt,
+        object_type -> Text,
+        name -> Text,
+        definition -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
     }
 }
 
@@ -98,5 +112,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     import_files,
     file_chunks,
     jobs,
-    import_errors
+    import_errors,
+    properties
 );

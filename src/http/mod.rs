@@ -6,6 +6,7 @@ pub mod imports;
 pub mod model;
 pub mod objects;
 pub mod openapi;
+pub mod properties;
 pub mod query;
 pub mod upload;
 
@@ -144,6 +145,20 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(web::get().to(objects::get))
             .default_service(method()),
     )
+    .service(
+        web::resource([
+            "/crm/v3/properties/{objectType}",
+            "/crm/v3/properties/{objectType}/",
+        ])
+        .route(web::get().to(properties::list))
+        .route(web::post().to(properties::create))
+        .default_service(method()),
+    )
+    .service(
+        web::resource("/crm/v3/properties/{objectType}/{propertyName}")
+            .route(web::get().to(properties::get))
+            .default_service(method()),
+    )
     .service(web::redirect("/docs", "/docs/"))
     .service(
         utoipa_swagger_ui::SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", openapi::document()),
@@ -168,6 +183,13 @@ pub fn app(
         .app_data(
             web::PathConfig::default()
                 .error_handler(|e, _| ApiError::validation(e.to_string()).into()),
+        )
+        .app_data(
+            web::JsonConfig::default()
+                .limit(1 << 20)
+                .error_handler(|e, _| {
+                    ApiError::validation(format!("Invalid JSON body: {e}")).into()
+                }),
         )
         .wrap(actix_web::middleware::from_fn(correlation))
         .configure(configure)

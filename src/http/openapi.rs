@@ -27,6 +27,9 @@ use utoipa::{Modify, OpenApi};
         super::imports::errors,
         super::objects::list,
         super::objects::get,
+        super::properties::list,
+        super::properties::get,
+        super::properties::create,
         super::health,
     ),
     components(schemas(
@@ -39,11 +42,15 @@ use utoipa::{Modify, OpenApi};
         SimplePublicObjectWithAssociations,
         ErrorBody,
         ErrorDetail,
+        super::properties::Property,
+        super::properties::PropertyCreate,
+        super::properties::CollectionResponsePropertyNoPaging,
     )),
     modifiers(&BearerTokens),
     tags(
         (name = "Imports", description = "Start, follow, cancel imports and read their row errors"),
         (name = "Objects", description = "Read the records imports wrote"),
+        (name = "Properties", description = "The property catalogue and custom properties"),
         (name = "Operations", description = "Health"),
     )
 )]

@@ -10,13 +10,24 @@ use crate::crm::properties::{default_property, PropertyDef};
 use crate::crm::ObjectType;
 use std::collections::BTreeMap;
 
-/// The properties a portal knows. Today HubSpot's defaults; custom properties plug in here.
+/// The properties a portal knows: HubSpot's defaults plus the portal's custom properties.
 #[derive(Debug, Default, Clone)]
-pub struct Catalogue;
+pub struct Catalogue {
+    custom: Vec<(ObjectType, PropertyDef)>,
+}
 
 impl Catalogue {
+    pub fn with_custom(custom: Vec<(ObjectType, PropertyDef)>) -> Catalogue {
+        Catalogue { custom }
+    }
+
     pub fn lookup(&self, ot: ObjectType, name: &str) -> Option<PropertyDef> {
-        default_property(ot, name).cloned()
+        default_property(ot, name).cloned().or_else(|| {
+            self.custom
+                .iter()
+                .find(|(t, d)| *t == ot && d.name == name)
+                .map(|(_, d)| d.clone())
+        })
     }
 }
 

@@ -57,6 +57,7 @@ struct ImportCtx<'a> {
     portal: PortalId,
     import_id: i64,
     request: &'a ImportRequest,
+    catalogue: &'a Catalogue,
 }
 
 pub fn run_import(ctx: &WorkerCtx, job: &Job) -> Result<(), RunError> {
@@ -112,6 +113,15 @@ pub fn run_import(ctx: &WorkerCtx, job: &Job) -> Result<(), RunError> {
         None,
     )?;
     let files = db::files::for_import(&mut conn, portal, import.id)?;
+    let mut custom = Vec::new();
+    for ot in ObjectType::ALL {
+        custom.extend(
+            db::properties::list(&mut conn, portal, ot)?
+                .into_iter()
+                .map(|d| (ot, d)),
+        );
+    }
+    let catalogue = Catalogue::with_custom(custom);
     let mut counters =
         Counters::from_json(&serde_json::from_str(&import.counters).unwrap_or_default());
     drop(conn);
@@ -121,6 +131,7 @@ pub fn run_import(ctx: &WorkerCtx, job: &Job) -> Result<(), RunError> {
         portal,
         import_id: import.id,
         request: &request,
+        catalogue: &catalogue,
     };
     for (index, file) in files
         .iter()
@@ -189,7 +200,8 @@ fn process_file(
         let (tx, rx) = sync_channel(2);
         let db = ctx.db.clone();
         let batch_rows = ctx.config.batch_rows.max(1);
-        s.spawn(move || produce(db, file, spec, skip, batch_rows, tx));
+        let catalogue = ictx.catalogue;
+        s.spawn(move || produce(db, file, spec, catalogue, skip, batch_rows, tx));
         consume(ctx, ictx, index, file, skip, counters, rx)
     })
 }
@@ -198,6 +210,7 @@ fn produce(
     db: crate::db::Db,
     file: &FileRow,
     spec: &FileSpec,
+    catalogue: &Catalogue,
     skip: i64,
     batch_rows: usize,
     tx: SyncSender<Item>,
@@ -209,7 +222,7 @@ fn produce(
             return;
         }
     };
-    let plan = match FilePlan::new(spec, source.header(), &Catalogue) {
+    let plan = match FilePlan::new(spec, source.header(), catalogue) {
         Ok(p) => p,
         Err(e) => {
             let _ = tx.send(Item::FileError(e));

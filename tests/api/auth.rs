@@ -23,6 +23,8 @@ fn missing_or_invalid_tokens_get_401_in_hubspot_shape() {
         scopes: "crm.import".into(),
         created_at: chrono::Utc::now().naive_utc(),
         revoked_at: None,
+        rate_per_10s: None,
+        rate_per_day: None,
     };
     let forged = hubport::auth::Tokens::from_secret(b"another secret").mint(&key);
     let r = s.get(&forged, "/crm/v3/imports");

@@ -11,5 +11,6 @@ mod malformed;
 mod objects;
 mod openapi;
 mod portal_isolation;
+mod properties;
 mod semantics;
 mod support;

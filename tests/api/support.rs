@@ -156,6 +156,7 @@ impl TestServer {
             hubport::crm::PortalId(portal),
             "test",
             &scopes,
+            Default::default(),
         )
         .unwrap();
         hubport::auth::Tokens::load(&db, &self.config)

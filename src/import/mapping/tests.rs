@@ -4,7 +4,7 @@ use crate::import::request::ImportRequest;
 fn plan(request: &str, header: &[&str]) -> FilePlan {
     let r = ImportRequest::parse(request).unwrap();
     let h: Vec<String> = header.iter().map(|s| s.to_string()).collect();
-    FilePlan::new(&r.files[0], Some(&h), &Catalogue).unwrap()
+    FilePlan::new(&r.files[0], Some(&h), &Catalogue::default()).unwrap()
 }
 
 fn row(line: u64, cells: &[&str]) -> Row {
@@ -118,7 +118,7 @@ fn unknown_property_is_a_row_error_and_the_rest_imports() {
 fn a_mapped_column_missing_from_the_file_fails_the_plan() {
     let r = ImportRequest::parse(GUIDE).unwrap();
     let h = vec!["Email".to_string()];
-    assert!(FilePlan::new(&r.files[0], Some(&h), &Catalogue).is_err());
+    assert!(FilePlan::new(&r.files[0], Some(&h), &Catalogue::default()).is_err());
 }
 
 #[test]
@@ -131,4 +131,33 @@ fn record_id_column_keys_the_draft() {
     let bad = p.map_row(row(3, &["4x2", "X"]));
     assert!(bad.drafts.is_empty());
     assert_eq!(bad.errors[0].error_type, ErrorType::InvalidObjectId);
+}
+
+#[test]
+fn custom_properties_are_mapped_and_coerced() {
+    use crate::crm::properties::{PropertyDef, PropertyType};
+    let req = r#"{"name":"c","files":[{"fileName":"a.csv","fileImportPage":{"columnMappings":[
+        {"columnObjectTypeId":"0-1","columnName":"Email","propertyName":"email"},
+        {"columnObjectTypeId":"0-1","columnName":"Shoe","propertyName":"shoe_size"}]}}]}"#;
+    let r = ImportRequest::parse(req).unwrap();
+    let def = PropertyDef {
+        name: "shoe_size".into(),
+        label: "Shoe size".into(),
+        property_type: PropertyType::Number,
+        field_type: "number".into(),
+        group_name: "contactinformation".into(),
+        description: String::new(),
+        options: vec![],
+        has_unique_value: false,
+        read_only_value: false,
+        hubspot_defined: false,
+        display_order: -1,
+    };
+    let cat = Catalogue::with_custom(vec![(ObjectType::Contact, def)]);
+    let h = vec!["Email".to_string(), "Shoe".to_string()];
+    let p = FilePlan::new(&r.files[0], Some(&h), &cat).unwrap();
+    let m = p.map_row(row(2, &["a@b.example", "44,5"]));
+    assert_eq!(m.drafts[0].properties["shoe_size"], "44.5");
+    let bad = p.map_row(row(3, &["a@b.example", "big"]));
+    assert_eq!(bad.errors[0].error_type, ErrorType::CouldNotParseNumber);
 }
