@@ -44,6 +44,7 @@ pub struct Principal {
     pub portal: PortalId,
     pub key_id: i64,
     pub scopes: Vec<String>,
+    pub limits: keys::RateOverrides,
 }
 
 impl Principal {
@@ -128,6 +129,10 @@ impl Tokens {
             portal: PortalId(key.portal_id),
             key_id: key.id,
             scopes: key.scope_list(),
+            limits: keys::RateOverrides {
+                per_10s: key.rate_per_10s.and_then(|n| u32::try_from(n).ok()),
+                per_day: key.rate_per_day.and_then(|n| u32::try_from(n).ok()),
+            },
         })
     }
 }

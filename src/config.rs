@@ -24,6 +24,9 @@ pub struct Config {
     pub batch_rows: usize,
     /// Database connections in the pool.
     pub pool_size: u32,
+    /// Default per-key limits (HubSpot Professional: 190 per 10 s, 625,000 per day).
+    pub rate_limit_per_10s: u32,
+    pub rate_limit_per_day: u32,
 }
 
 impl Config {
@@ -39,6 +42,8 @@ impl Config {
             lease: Duration::from_secs(30),
             batch_rows: 2000,
             pool_size: 8,
+            rate_limit_per_10s: 190,
+            rate_limit_per_day: 625_000,
         }
     }
 
@@ -63,6 +68,8 @@ impl fmt::Debug for Config {
             .field("lease", &self.lease)
             .field("batch_rows", &self.batch_rows)
             .field("pool_size", &self.pool_size)
+            .field("rate_limit_per_10s", &self.rate_limit_per_10s)
+            .field("rate_limit_per_day", &self.rate_limit_per_day)
             .finish()
     }
 }

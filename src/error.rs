@@ -3,6 +3,7 @@
 //! header and log line). Per-row import problems are not errors here: they are
 //! `import::RowError` data stored with the import. Storage failures arrive as `DbError`.
 
+use crate::http::rate_limit::Limit;
 use actix_web::http::{header, StatusCode};
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
@@ -60,6 +61,12 @@ pub enum ApiError {
     MethodNotAllowed(String),
     #[error("{0}")]
     Conflict(String),
+    /// Over a per-key rate limit; the message and `policyName` are HubSpot's.
+    #[error("rate limit {limit:?}")]
+    RateLimited {
+        limit: crate::http::rate_limit::Limit,
+        retry_after: std::time::Duration,
+    },
     /// The database cannot be reached: the client should retry.
     #[error("service unavailable: {0}")]
     Unavailable(String),
@@ -91,6 +98,7 @@ impl ApiError {
             ApiError::MissingScopes(_) => "MISSING_SCOPES",
             ApiError::NotFound { .. } => "OBJECT_NOT_FOUND",
             ApiError::Conflict(_) => "CONFLICT",
+            ApiError::RateLimited { .. } => "RATE_LIMITS",
             ApiError::Unavailable(_) => "SERVICE_UNAVAILABLE",
             ApiError::Internal(_) => "INTERNAL_ERROR",
         }
@@ -105,8 +113,14 @@ pub struct ErrorBody<'a> {
     #[schema(example = "error")]
     status: &'static str,
     message: String,
+    /// `RATE_LIMIT` on 429s.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error_type: Option<&'static str>,
     #[schema(example = "aeb5f871-7f07-4993-9211-075dc63e7cbf")]
     correlation_id: String,
+    /// `TEN_SECONDLY_ROLLING` or `DAILY` on 429s; HubSpot's SDK retries on the first.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    policy_name: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<BTreeMap<String, Vec<String>>>)]
     context: Option<Context>,
@@ -127,6 +141,7 @@ impl ResponseError for ApiError {
             ApiError::MissingScopes(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound { .. } => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -173,7 +188,31 @@ impl ResponseError for ApiError {
                 &[],
                 None,
             ),
+            ApiError::RateLimited {
+                limit: Limit::TenSecondly,
+                ..
+            } => (
+                "You have reached your ten_secondly_rolling limit.".into(),
+                None,
+                &[],
+                None,
+            ),
+            ApiError::RateLimited {
+                limit: Limit::Daily,
+                ..
+            } => ("You have reached your daily limit.".into(), None, &[], None),
             other => (other.to_string(), None, &[], None),
+        };
+        let (error_type, policy_name) = match self {
+            ApiError::RateLimited {
+                limit: Limit::TenSecondly,
+                ..
+            } => (Some("RATE_LIMIT"), Some("TEN_SECONDLY_ROLLING")),
+            ApiError::RateLimited {
+                limit: Limit::Daily,
+                ..
+            } => (Some("RATE_LIMIT"), Some("DAILY")),
+            _ => (None, None),
         };
         if status.is_server_error() {
             tracing::error!(correlation_id, status = status.as_u16(), error = %self, "request failed");
@@ -183,14 +222,21 @@ impl ResponseError for ApiError {
         let body = ErrorBody {
             status: "error",
             message,
+            error_type,
             correlation_id: correlation_id.clone(),
+            policy_name,
             context,
             errors,
             links,
             category: self.category(),
         };
-        HttpResponse::build(status)
-            .insert_header(("x-hubspot-correlation-id", correlation_id))
+        let mut res = HttpResponse::build(status);
+        if let ApiError::RateLimited { retry_after, .. } = self {
+            // Seconds, as urllib3's Retry (HubSpot's Python SDK) reads it; never 0.
+            let secs = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
+            res.insert_header((header::RETRY_AFTER, secs.max(1)));
+        }
+        res.insert_header(("x-hubspot-correlation-id", correlation_id))
             .insert_header((header::CONTENT_TYPE, "application/json;charset=utf-8"))
             .body(serde_json::to_string(&body).unwrap_or_default())
     }

@@ -54,6 +54,10 @@ pub fn run(
     let state = actix_web::web::Data::new(http::AppState {
         db,
         tokens,
+        rate_limits: http::rate_limit::RateLimits::new(http::rate_limit::Policy {
+            per_10s: config.rate_limit_per_10s,
+            per_day: config.rate_limit_per_day,
+        }),
         config: config.clone(),
         wake: workers.as_ref().map(|w| w.wake.clone()),
     });

@@ -65,6 +65,12 @@ struct ServeArgs {
     /// How often (ms) an idle worker polls for imports created by other nodes.
     #[arg(long, env = "HUBPORT_POLL_MS", default_value_t = 500, value_parser = clap::value_parser!(u64).range(10..))]
     poll_ms: u64,
+    /// Requests per key per rolling 10 s (a key's --per-10s overrides it).
+    #[arg(long, env = "HUBPORT_RATE_LIMIT_PER_10S", default_value_t = 190, value_parser = clap::value_parser!(u32).range(1..))]
+    rate_limit_per_10s: u32,
+    /// Requests per key per rolling day (a key's --per-day overrides it).
+    #[arg(long, env = "HUBPORT_RATE_LIMIT_PER_DAY", default_value_t = 625_000, value_parser = clap::value_parser!(u32).range(1..))]
+    rate_limit_per_day: u32,
     /// Database connections per process.
     #[arg(long, env = "HUBPORT_DB_POOL_SIZE", default_value_t = 8, value_parser = clap::value_parser!(u32).range(2..=200))]
     pool_size: u32,
@@ -94,6 +100,12 @@ enum TokenCommand {
         scopes: Option<String>,
         #[arg(long, default_value = "cli")]
         name: String,
+        /// This key's requests per 10 s (default: the server's setting).
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+        per_10s: Option<u32>,
+        /// This key's requests per day (default: the server's setting).
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+        per_day: Option<u32>,
     },
     /// List API keys.
     List,
@@ -141,6 +153,8 @@ fn run(command: Command, mut config: Config) -> Result<(), Box<dyn std::error::E
             config.lease = std::time::Duration::from_secs(args.lease_secs);
             config.poll_interval = std::time::Duration::from_millis(args.poll_ms);
             config.pool_size = args.pool_size;
+            config.rate_limit_per_10s = args.rate_limit_per_10s;
+            config.rate_limit_per_day = args.rate_limit_per_day;
             tracing::info!(?config, "starting");
             let listener = TcpListener::bind(&config.bind)
                 .map_err(|e| format!("cannot listen on {}: {e}", config.bind))?;
@@ -159,6 +173,8 @@ fn run(command: Command, mut config: Config) -> Result<(), Box<dyn std::error::E
                     portal,
                     scopes,
                     name,
+                    per_10s,
+                    per_day,
                 } => {
                     let portal = i64::try_from(portal).map_err(|_| "--portal is too large")?;
                     let scopes = hubport::auth::parse_scopes(scopes.as_deref())?;
@@ -167,7 +183,7 @@ fn run(command: Command, mut config: Config) -> Result<(), Box<dyn std::error::E
                         PortalId(portal),
                         &name,
                         &scopes,
-                        Default::default(),
+                        hubport::db::keys::RateOverrides { per_10s, per_day },
                     )?;
                     let tokens = hubport::auth::Tokens::load(&db, &config)?;
                     println!("{}", tokens.mint(&key));

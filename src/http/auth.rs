@@ -5,7 +5,7 @@ use crate::auth::{AuthError, Principal};
 use crate::error::ApiError;
 use actix_web::dev::Payload;
 use actix_web::http::header::AUTHORIZATION;
-use actix_web::{web, FromRequest, HttpRequest};
+use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
 use futures_util::future::LocalBoxFuture;
 
 const NO_CREDENTIALS: &str = "Authentication credentials not found. This API supports OAuth 2.0 authentication and you can find more details at https://developers.hubspot.com/docs/methods/auth/oauth-overview";
@@ -26,15 +26,29 @@ impl FromRequest for Principal {
             })
             .map(|t| t.trim().to_string())
             .filter(|t| !t.is_empty());
+        let req = req.clone();
         Box::pin(async move {
             let state = state.ok_or_else(|| ApiError::Internal("app state missing".into()))?;
             let token =
                 token.ok_or_else(|| ApiError::InvalidAuthentication(NO_CREDENTIALS.into()))?;
-            let result = web::block(move || state.tokens.authenticate(&state.db, &token))
+            let s = state.clone();
+            let result = web::block(move || s.tokens.authenticate(&s.db, &token))
                 .await
                 .map_err(|e| ApiError::Internal(e.to_string()))?;
             match result {
-                Ok(p) => Ok(p),
+                Ok(p) => match state.rate_limits.check(p.key_id, p.limits) {
+                    Ok(usage) => {
+                        req.extensions_mut().insert(usage);
+                        Ok(p)
+                    }
+                    Err(e) => {
+                        req.extensions_mut().insert(e.usage);
+                        Err(ApiError::RateLimited {
+                            limit: e.limit,
+                            retry_after: e.retry_after,
+                        })
+                    }
+                },
                 Err(AuthError::Db(e)) => Err(e.into()),
                 Err(e) => {
                     tracing::info!(reason = %e, "token refused");

@@ -8,6 +8,7 @@ pub mod objects;
 pub mod openapi;
 pub mod properties;
 pub mod query;
+pub mod rate_limit;
 pub mod upload;
 
 use crate::auth::Tokens;
@@ -19,7 +20,7 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
 use model::{NextPage, Paging};
 use std::sync::Arc;
 
@@ -27,6 +28,7 @@ pub struct AppState {
     pub db: Db,
     pub tokens: Tokens,
     pub config: Config,
+    pub rate_limits: rate_limit::RateLimits,
     /// Present when this process runs a worker.
     pub wake: Option<Arc<Wake>>,
 }
@@ -89,12 +91,21 @@ async fn wrong_method(req: HttpRequest) -> Result<HttpResponse, ApiError> {
     )))
 }
 
-/// Every response carries a correlation id (errors set their own, matching their body).
+/// Every response carries a correlation id (errors set their own, matching their body), and
+/// an authenticated one its key's rate-limit usage.
 async fn correlation(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let mut res = next.call(req).await?;
+    let usage = res
+        .request()
+        .extensions()
+        .get::<rate_limit::Usage>()
+        .copied();
+    if let Some(usage) = usage {
+        usage.write(res.headers_mut());
+    }
     let name = HeaderName::from_static("x-hubspot-correlation-id");
     if !res.headers().contains_key(&name) {
         if let Ok(v) = HeaderValue::from_str(&uuid::Uuid::new_v4().to_string()) {

@@ -13,6 +13,7 @@ fn spawn(db: &TestDb, port: u16) -> Child {
         .env("HUBPORT_BATCH_ROWS", "100")
         .env("HUBPORT_LEASE_SECS", "1")
         .env("HUBPORT_POLL_MS", "50")
+        .env("HUBPORT_RATE_LIMIT_PER_10S", "100000")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()

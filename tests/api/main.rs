@@ -12,5 +12,6 @@ mod objects;
 mod openapi;
 mod portal_isolation;
 mod properties;
+mod rate_limits;
 mod semantics;
 mod support;

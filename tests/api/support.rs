@@ -99,6 +99,9 @@ impl TestServer {
         let mut config = Config::with_database(db.url.clone(), db.data_dir.path());
         config.poll_interval = Duration::from_millis(50);
         config.pool_size = 4;
+        // Tests poll fast; only the rate-limit tests set real limits.
+        config.rate_limit_per_10s = 100_000;
+        config.rate_limit_per_day = 100_000_000;
         tweak(&mut config);
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());

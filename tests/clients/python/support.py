@@ -12,6 +12,7 @@ import requests
 from hubspot import HubSpot
 
 HERE = Path(__file__).resolve().parent
+REPO = HERE.parents[2]
 FIXTURES = HERE / "fixtures"
 
 NOV_CSV = FIXTURES / "Nov-event-leads.csv"

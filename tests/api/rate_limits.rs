@@ -1,0 +1,125 @@
+//! Per-key rate limits: HubSpot's headers on every authenticated answer, its 429 body, and a
+//! client that honours Retry-After gets through.
+
+use crate::support::*;
+use std::time::{Duration, Instant};
+
+fn header(s: &TestServer, t: &str, path: &str) -> (u16, ureq::Response) {
+    match ureq::get(&s.url(path))
+        .set("Authorization", &format!("Bearer {t}"))
+        .call()
+    {
+        Ok(r) => (r.status(), r),
+        Err(ureq::Error::Status(code, r)) => (code, r),
+        Err(e) => panic!("{e}"),
+    }
+}
+
+fn num(r: &ureq::Response, name: &str) -> i64 {
+    r.header(name)
+        .unwrap_or_else(|| panic!("{name} missing"))
+        .parse()
+        .unwrap()
+}
+
+#[test]
+fn every_authenticated_answer_reports_usage() {
+    let s = TestServer::start_with(|c| {
+        c.rate_limit_per_10s = 190;
+        c.rate_limit_per_day = 625_000;
+    });
+    let t = s.token(1, &[]);
+    let (status, first) = header(&s, &t, "/crm/v3/imports");
+    assert_eq!(status, 200);
+    assert_eq!(
+        num(&first, "x-hubspot-ratelimit-interval-milliseconds"),
+        10_000
+    );
+    assert_eq!(num(&first, "x-hubspot-ratelimit-max"), 190);
+    assert_eq!(num(&first, "x-hubspot-ratelimit-remaining"), 189);
+    assert_eq!(num(&first, "x-hubspot-ratelimit-daily"), 625_000);
+    assert_eq!(num(&first, "x-hubspot-ratelimit-daily-remaining"), 624_999);
+    let (_, second) = header(&s, &t, "/crm/v3/objects/contacts/999");
+    assert_eq!(
+        num(&second, "x-hubspot-ratelimit-remaining"),
+        188,
+        "errors count too"
+    );
+    let health = Resp::from(ureq::get(&s.url("/health")).call());
+    assert_eq!(health.status, 200);
+}
+
+#[test]
+fn over_the_ten_second_limit_is_hubspots_429_and_a_retrying_client_gets_through() {
+    let s = TestServer::start_with(|c| c.rate_limit_per_10s = 3);
+    let t = s.token(1, &[]);
+    for _ in 0..3 {
+        assert_eq!(s.get(&t, "/crm/v3/imports").status, 200);
+    }
+    let (status, r) = header(&s, &t, "/crm/v3/imports");
+    assert_eq!(status, 429);
+    let retry_after = num(&r, "retry-after");
+    assert!(
+        (1..=4).contains(&retry_after),
+        "Retry-After {retry_after} s"
+    );
+    assert_eq!(num(&r, "x-hubspot-ratelimit-remaining"), 0);
+    let body: serde_json::Value = serde_json::from_str(&r.into_string().unwrap()).unwrap();
+    assert_eq!(body["status"], "error");
+    assert_eq!(
+        body["message"],
+        "You have reached your ten_secondly_rolling limit."
+    );
+    assert_eq!(body["errorType"], "RATE_LIMIT");
+    assert_eq!(body["policyName"], "TEN_SECONDLY_ROLLING");
+    assert_eq!(body["category"], "RATE_LIMITS");
+    assert!(uuid::Uuid::parse_str(body["correlationId"].as_str().unwrap()).is_ok());
+
+    // Another key has its own window.
+    let other = s.token(1, &[]);
+    assert_eq!(s.get(&other, "/crm/v3/imports").status, 200);
+
+    // A client that waits Retry-After and retries gets every call through.
+    let start = Instant::now();
+    let mut ok = 0;
+    while ok < 5 {
+        let (status, r) = header(&s, &t, "/crm/v3/imports");
+        if status == 429 {
+            std::thread::sleep(Duration::from_secs(num(&r, "retry-after") as u64));
+        } else {
+            assert_eq!(status, 200);
+            ok += 1;
+        }
+        assert!(start.elapsed() < Duration::from_secs(30));
+    }
+}
+
+#[test]
+fn per_key_overrides_and_the_daily_budget() {
+    let s = TestServer::start();
+    let db = hubport::open_database(&s.config).unwrap();
+    let key = hubport::db::keys::create(
+        &mut db.conn().unwrap(),
+        hubport::crm::PortalId(1),
+        "tight",
+        &hubport::auth::parse_scopes(None).unwrap(),
+        hubport::db::keys::RateOverrides {
+            per_10s: None,
+            per_day: Some(2),
+        },
+    )
+    .unwrap();
+    let t = hubport::auth::Tokens::load(&db, &s.config)
+        .unwrap()
+        .mint(&key);
+    let (_, r) = header(&s, &t, "/crm/v3/imports");
+    assert_eq!(num(&r, "x-hubspot-ratelimit-daily"), 2);
+    assert_eq!(s.get(&t, "/crm/v3/imports").status, 200);
+    let third = s.get(&t, "/crm/v3/imports");
+    assert_eq!(third.status, 429);
+    assert_eq!(third.json["policyName"], "DAILY");
+    assert_eq!(third.json["message"], "You have reached your daily limit.");
+    assert_eq!(third.json["category"], "RATE_LIMITS");
+    // The server default still applies to other keys.
+    assert_eq!(s.get(&s.token(1, &[]), "/crm/v3/imports").status, 200);
+}
