@@ -149,7 +149,8 @@ impl ResponseError for ApiError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        let correlation_id = uuid::Uuid::new_v4().to_string();
+        let correlation_id =
+            crate::http::correlation_id().unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
         let status = self.status_code();
         let scope_detail;
         let (message, context, errors, links): (String, _, &[ErrorDetail], _) = match self {

@@ -13,6 +13,7 @@ pub mod error;
 pub mod http;
 pub mod import;
 pub mod jobs;
+pub mod metrics;
 
 use actix_web::dev::ServerHandle;
 use std::net::TcpListener;
@@ -48,9 +49,10 @@ pub fn run(
 ) -> Result<(), StartError> {
     let db = open_database(&config)?;
     let tokens = auth::Tokens::load(&db, &config)?;
+    let metrics = std::sync::Arc::new(metrics::Metrics::default());
     let workers = config
         .run_worker
-        .then(|| jobs::Workers::spawn(db.clone(), &config, 1));
+        .then(|| jobs::Workers::spawn(db.clone(), &config, metrics.clone(), 1));
     let state = actix_web::web::Data::new(http::AppState {
         db,
         tokens,
@@ -58,6 +60,7 @@ pub fn run(
             per_10s: config.rate_limit_per_10s,
             per_day: config.rate_limit_per_day,
         }),
+        metrics,
         config: config.clone(),
         wake: workers.as_ref().map(|w| w.wake.clone()),
     });

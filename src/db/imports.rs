@@ -126,3 +126,12 @@ pub fn set_counters(
     .execute(conn)?;
     Ok(())
 }
+
+/// Imports per state across all portals: an operator's gauge for `/metrics`, not portal data.
+pub fn count_by_state(conn: &mut DbConnection) -> Result<Vec<(String, i64)>, DbError> {
+    Ok(imports::table
+        .group_by(imports::state)
+        .select((imports::state, diesel::dsl::count_star()))
+        .order(imports::state)
+        .load(conn)?)
+}

@@ -164,6 +164,12 @@ impl Db {
         self.backend
     }
 
+    /// (open connections, idle connections) of the pool.
+    pub fn pool_state(&self) -> (u32, u32) {
+        let s = self.pool.state();
+        (s.connections, s.idle_connections)
+    }
+
     pub fn conn(&self) -> Result<PooledConn, DbError> {
         Ok(self.pool.get()?)
     }

@@ -35,6 +35,9 @@ impl FromRequest for Principal {
             let result = web::block(move || s.tokens.authenticate(&s.db, &token))
                 .await
                 .map_err(|e| ApiError::Internal(e.to_string()))?;
+            if let Ok(p) = &result {
+                tracing::Span::current().record("portal", p.portal.0);
+            }
             match result {
                 Ok(p) => match state.rate_limits.check(p.key_id, p.limits) {
                     Ok(usage) => {
@@ -42,6 +45,7 @@ impl FromRequest for Principal {
                         Ok(p)
                     }
                     Err(e) => {
+                        state.metrics.rate_limited(e.limit);
                         req.extensions_mut().insert(e.usage);
                         Err(ApiError::RateLimited {
                             limit: e.limit,

@@ -29,6 +29,7 @@ pub struct AppState {
     pub tokens: Tokens,
     pub config: Config,
     pub rate_limits: rate_limit::RateLimits,
+    pub metrics: Arc<crate::metrics::Metrics>,
     /// Present when this process runs a worker.
     pub wake: Option<Arc<Wake>>,
 }
@@ -76,6 +77,63 @@ pub async fn health(state: web::Data<AppState>) -> HttpResponse {
         .json(serde_json::json!({ "status": "ok", "backend": state.db.backend().name() }))
 }
 
+fn metrics_gauges(
+    db: &Db,
+) -> Result<Vec<(&'static str, &'static str, Vec<(&'static str, String)>, f64)>, ApiError> {
+    let mut conn = db.conn()?;
+    let mut gauges: Vec<(&'static str, &'static str, Vec<(&'static str, String)>, f64)> =
+        Vec::new();
+    for state in ["STARTED", "PROCESSING", "DONE", "FAILED", "CANCELED"] {
+        gauges.push((
+            "hubport_imports",
+            "Imports by state, all portals.",
+            vec![("state", state.to_string())],
+            0.0,
+        ));
+    }
+    for (state, n) in crate::db::imports::count_by_state(&mut conn)? {
+        match gauges.iter_mut().find(|g| g.2[0].1 == state) {
+            Some(g) => g.3 = n as f64,
+            None => gauges.push((
+                "hubport_imports",
+                "Imports by state, all portals.",
+                vec![("state", state)],
+                n as f64,
+            )),
+        }
+    }
+    let depth = crate::jobs::queue::depth(&mut conn)?;
+    gauges.push((
+        "hubport_job_queue_depth",
+        "Import jobs waiting or running.",
+        vec![],
+        depth as f64,
+    ));
+    drop(conn);
+    let (open, idle) = db.pool_state();
+    gauges.push((
+        "hubport_db_pool_connections",
+        "Database connections of this process.",
+        vec![("state", "idle".into())],
+        f64::from(idle),
+    ));
+    gauges.push((
+        "hubport_db_pool_connections",
+        "Database connections of this process.",
+        vec![("state", "in_use".into())],
+        f64::from(open - idle),
+    ));
+    Ok(gauges)
+}
+
+/// Prometheus metrics; unauthenticated like /health (keep it behind your proxy).
+async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let gauges = blocking(&state, metrics_gauges).await?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .body(state.metrics.render(&gauges)))
+}
+
 async fn no_route(req: HttpRequest) -> Result<HttpResponse, ApiError> {
     Err(ApiError::NotFound {
         message: format!("No endpoint {} {}", req.method(), req.path()),
@@ -91,13 +149,46 @@ async fn wrong_method(req: HttpRequest) -> Result<HttpResponse, ApiError> {
     )))
 }
 
-/// Every response carries a correlation id (errors set their own, matching their body), and
-/// an authenticated one its key's rate-limit usage.
+tokio::task_local! {
+    static CORRELATION_ID: String;
+}
+
+/// The correlation id of the request being handled, if any: error bodies, their header and
+/// every log line of the request carry the same one.
+pub fn correlation_id() -> Option<String> {
+    CORRELATION_ID.try_with(Clone::clone).ok()
+}
+
+/// Gives every request a correlation id and a log span (method, path, portal once known), logs
+/// and counts its outcome, and puts the id and the key's rate-limit usage on the response.
 async fn correlation(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    let mut res = next.call(req).await?;
+    let id = uuid::Uuid::new_v4().to_string();
+    let span = tracing::info_span!(
+        "request",
+        correlation_id = %id,
+        method = %req.method(),
+        path = %req.path(),
+        portal = tracing::field::Empty,
+    );
+    let metrics = req
+        .app_data::<web::Data<AppState>>()
+        .map(|s| s.metrics.clone());
+    let started = std::time::Instant::now();
+    let call = tracing::Instrument::instrument(next.call(req), span.clone());
+    let mut res = CORRELATION_ID.scope(id.clone(), call).await?;
+    let status = res.status().as_u16();
+    let route = res
+        .request()
+        .match_pattern()
+        .unwrap_or_else(|| "unmatched".into());
+    let method = res.request().method().to_string();
+    if let Some(m) = metrics {
+        m.observe_request(&route, &method, status, started.elapsed());
+    }
+    span.in_scope(|| tracing::info!(status, ms = started.elapsed().as_millis() as u64, "handled"));
     let usage = res
         .request()
         .extensions()
@@ -108,7 +199,7 @@ async fn correlation(
     }
     let name = HeaderName::from_static("x-hubspot-correlation-id");
     if !res.headers().contains_key(&name) {
-        if let Ok(v) = HeaderValue::from_str(&uuid::Uuid::new_v4().to_string()) {
+        if let Ok(v) = HeaderValue::from_str(&id) {
             res.headers_mut().insert(name, v);
         }
     }
@@ -168,6 +259,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(
         web::resource("/crm/v3/properties/{objectType}/{propertyName}")
             .route(web::get().to(properties::get))
+            .default_service(method()),
+    )
+    .service(
+        web::resource("/metrics")
+            .route(web::get().to(metrics))
             .default_service(method()),
     )
     .service(web::redirect("/docs", "/docs/"))

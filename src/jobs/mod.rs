@@ -19,6 +19,7 @@ const ORPHAN_UPLOAD_AGE: Duration = Duration::from_secs(24 * 3600);
 
 pub struct WorkerCtx {
     pub db: Db,
+    pub metrics: Arc<crate::metrics::Metrics>,
     pub config: Config,
     pub worker_id: String,
     pub shutdown: Arc<AtomicBool>,
@@ -55,7 +56,12 @@ pub struct Workers {
 }
 
 impl Workers {
-    pub fn spawn(db: Db, config: &Config, count: usize) -> Workers {
+    pub fn spawn(
+        db: Db,
+        config: &Config,
+        metrics: Arc<crate::metrics::Metrics>,
+        count: usize,
+    ) -> Workers {
         let wake = Arc::new(Wake::default());
         let shutdown = Arc::new(AtomicBool::new(false));
         let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "local".into());
@@ -63,6 +69,7 @@ impl Workers {
             .map(|n| {
                 let ctx = WorkerCtx {
                     db: db.clone(),
+                    metrics: metrics.clone(),
                     config: config.clone(),
                     worker_id: format!(
                         "{host}-{}-{n}-{}",

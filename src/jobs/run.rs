@@ -416,6 +416,12 @@ fn commit(
     });
     match result {
         Ok(Ok(next)) => {
+            ctx.metrics.rows(
+                next.total_rows - counters.total_rows,
+                next.created - counters.created,
+                next.updated - counters.updated,
+                next.errors - counters.errors,
+            );
             *counters = next;
             Ok(None)
         }

@@ -2,59 +2,29 @@
 //! last checkpoint and ends with exactly the records, counters and row errors of a clean run.
 
 use crate::support::*;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn spawn(db: &TestDb, port: u16) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_hubport"))
-        .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
-        .env("DATABASE_URL", &db.url)
-        .env("HUBPORT_JWT_SECRET", "crash-test-secret")
-        .env("HUBPORT_BATCH_ROWS", "100")
-        .env("HUBPORT_LEASE_SECS", "1")
-        .env("HUBPORT_POLL_MS", "50")
-        .env("HUBPORT_RATE_LIMIT_PER_10S", "100000")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn hubport")
-}
+const ENV: &[(&str, &str)] = &[("HUBPORT_BATCH_ROWS", "100"), ("HUBPORT_LEASE_SECS", "1")];
 
-fn wait_healthy(base: &str) {
-    let until = Instant::now() + Duration::from_secs(60);
-    while ureq::get(&format!("{base}/health")).call().is_err() {
-        assert!(Instant::now() < until, "server did not come up");
-        std::thread::sleep(Duration::from_millis(20));
+fn count_all(p: &Process, token: &str, path: &str) -> i64 {
+    let mut n = 0;
+    let mut after = String::new();
+    loop {
+        let r = p.get(token, &format!("{path}{after}"));
+        assert_eq!(r.status, 200, "{}", r.text);
+        n += r.json["results"].as_array().unwrap().len() as i64;
+        match r.json["paging"]["next"]["after"].as_str() {
+            Some(a) => after = format!("&after={a}"),
+            None => return n,
+        }
     }
-}
-
-/// Minimal client over a base URL (the harness's `TestServer` runs in-process; this one does not).
-fn get(base: &str, token: &str, path: &str) -> Resp {
-    Resp::from(
-        ureq::get(&format!("{base}{path}"))
-            .set("Authorization", &format!("Bearer {token}"))
-            .call(),
-    )
 }
 
 #[test]
 fn a_killed_import_resumes_without_duplicates_or_losses() {
     let db = TestDb::new();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let base = format!("http://127.0.0.1:{port}");
-    let mut server = spawn(&db, port);
-    wait_healthy(&base);
-    let out = Command::new(env!("CARGO_BIN_EXE_hubport"))
-        .args(["token", "create", "--portal", "5"])
-        .env("DATABASE_URL", &db.url)
-        .env("HUBPORT_JWT_SECRET", "crash-test-secret")
-        .output()
-        .unwrap();
-    let token = String::from_utf8(out.stdout).unwrap().trim().to_string();
+    let mut server = Process::start(&db, None, ENV);
+    let token = Process::token(&db, 5);
 
     let (rows, bad_every) = (30_000, 97);
     let mut csv = String::from("Email,First\n");
@@ -76,7 +46,7 @@ fn a_killed_import_resumes_without_duplicates_or_losses() {
         Part::file("files", "crash.csv", "text/csv", csv.as_bytes()),
     ]);
     let created = Resp::from(
-        ureq::post(&format!("{base}/crm/v3/imports"))
+        ureq::post(&format!("{}/crm/v3/imports", server.base))
             .set("Authorization", &format!("Bearer {token}"))
             .set("Content-Type", &ct)
             .send_bytes(&body),
@@ -87,23 +57,21 @@ fn a_killed_import_resumes_without_duplicates_or_losses() {
     // Kill it once some batches are committed, well before the end.
     let until = Instant::now() + Duration::from_secs(60);
     let at_kill = loop {
-        let r = get(&base, &token, &format!("/crm/v3/imports/{id}"));
+        let r = server.get(&token, &format!("/crm/v3/imports/{id}"));
         if counter(&r.json, "TOTAL_ROWS") >= 1_000 {
-            server.kill().unwrap();
+            server.kill();
             break r.json;
         }
         assert!(Instant::now() < until, "no progress");
         std::thread::sleep(Duration::from_millis(5));
     };
-    server.wait().unwrap();
     assert_eq!(at_kill["state"], "PROCESSING");
     assert!(counter(&at_kill, "TOTAL_ROWS") < rows, "killed mid-import");
 
-    let mut server = spawn(&db, port);
-    wait_healthy(&base);
+    let server = Process::start(&db, Some(server.port), ENV);
     let until = Instant::now() + Duration::from_secs(120);
     let done = loop {
-        let r = get(&base, &token, &format!("/crm/v3/imports/{id}"));
+        let r = server.get(&token, &format!("/crm/v3/imports/{id}"));
         if r.json["state"] == "DONE" {
             break r.json;
         }
@@ -122,37 +90,18 @@ fn a_killed_import_resumes_without_duplicates_or_losses() {
         "no row was written twice"
     );
     assert_eq!(counter(&done, "ERRORS"), bad);
-
-    let mut contacts = 0;
-    let mut after = String::new();
-    loop {
-        let r = get(
-            &base,
+    assert_eq!(
+        count_all(&server, &token, "/crm/v3/objects/contacts?limit=100"),
+        rows - bad,
+        "one record per key"
+    );
+    assert_eq!(
+        count_all(
+            &server,
             &token,
-            &format!("/crm/v3/objects/contacts?limit=100{after}"),
-        );
-        contacts += r.json["results"].as_array().unwrap().len() as i64;
-        match r.json["paging"]["next"]["after"].as_str() {
-            Some(a) => after = format!("&after={a}"),
-            None => break,
-        }
-    }
-    assert_eq!(contacts, rows - bad, "one record per key");
-    let mut errors = 0;
-    let mut after = String::new();
-    loop {
-        let r = get(
-            &base,
-            &token,
-            &format!("/crm/v3/imports/{id}/errors?limit=500{after}"),
-        );
-        errors += r.json["results"].as_array().unwrap().len() as i64;
-        match r.json["paging"]["next"]["after"].as_str() {
-            Some(a) => after = format!("&after={a}"),
-            None => break,
-        }
-    }
-    assert_eq!(errors, bad, "no duplicate row errors");
-    server.kill().unwrap();
-    server.wait().unwrap();
+            &format!("/crm/v3/imports/{id}/errors?limit=500")
+        ),
+        bad,
+        "no duplicate row errors"
+    );
 }

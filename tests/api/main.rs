@@ -10,6 +10,7 @@ mod imports_read;
 mod malformed;
 mod objects;
 mod openapi;
+mod operations;
 mod portal_isolation;
 mod properties;
 mod rate_limits;

@@ -385,3 +385,93 @@ pub fn contacts_request(file: &str, operation: &str, columns: &[(&str, &str)]) -
 pub fn counter(import: &Value, name: &str) -> i64 {
     import["metadata"]["counters"][name].as_i64().unwrap_or(0)
 }
+
+/// The real `hubport` binary as a child process, for tests that kill it or read its logs.
+pub struct Process {
+    pub child: std::process::Child,
+    pub base: String,
+    pub port: u16,
+    pub stderr_path: std::path::PathBuf,
+}
+
+pub const PROCESS_SECRET: &str = "process-test-secret";
+
+impl Process {
+    /// Starts `hubport serve` on `db` with extra environment; waits until /health answers.
+    pub fn start(db: &TestDb, port: Option<u16>, env: &[(&str, &str)]) -> Process {
+        let port = port.unwrap_or_else(|| {
+            TcpListener::bind("127.0.0.1:0")
+                .unwrap()
+                .local_addr()
+                .unwrap()
+                .port()
+        });
+        let stderr_path = db
+            .data_dir
+            .path()
+            .join(format!("server-{}.log", uuid::Uuid::new_v4().simple()));
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_hubport"));
+        cmd.args(["serve", "--bind", &format!("127.0.0.1:{port}")])
+            .env("DATABASE_URL", &db.url)
+            .env("HUBPORT_JWT_SECRET", PROCESS_SECRET)
+            .env("HUBPORT_POLL_MS", "50")
+            .env("HUBPORT_RATE_LIMIT_PER_10S", "100000")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::fs::File::create(&stderr_path).unwrap());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let child = cmd.spawn().expect("spawn hubport");
+        let base = format!("http://127.0.0.1:{port}");
+        let until = Instant::now() + Duration::from_secs(60);
+        while ureq::get(&format!("{base}/health")).call().is_err() {
+            assert!(Instant::now() < until, "server did not come up");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Process {
+            child,
+            base,
+            port,
+            stderr_path,
+        }
+    }
+
+    /// A token minted with the CLI against the same database.
+    pub fn token(db: &TestDb, portal: u64) -> String {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_hubport"))
+            .args(["token", "create", "--portal", &portal.to_string()])
+            .env("DATABASE_URL", &db.url)
+            .env("HUBPORT_JWT_SECRET", PROCESS_SECRET)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap().trim().to_string()
+    }
+
+    pub fn get(&self, token: &str, path: &str) -> Resp {
+        Resp::from(
+            ureq::get(&format!("{}{path}", self.base))
+                .set("Authorization", &format!("Bearer {token}"))
+                .call(),
+        )
+    }
+
+    pub fn logs(&self) -> String {
+        std::fs::read_to_string(&self.stderr_path).unwrap_or_default()
+    }
+
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
