@@ -19,6 +19,14 @@ struct Histogram {
     sum: f64,
 }
 
+/// A value read at scrape time (imports by state, queue depth, pool use).
+pub struct Gauge {
+    pub name: &'static str,
+    pub help: &'static str,
+    pub labels: Vec<(&'static str, String)>,
+    pub value: f64,
+}
+
 #[derive(Default)]
 pub struct Metrics {
     requests: Mutex<BTreeMap<(String, String, u16), u64>>,
@@ -68,8 +76,8 @@ impl Metrics {
         .fetch_add(1, Ordering::Relaxed);
     }
 
-    /// The counters as Prometheus text; `gauges` are (name, help, labels, value) read at scrape time.
-    pub fn render(&self, gauges: &[(&str, &str, Vec<(&str, String)>, f64)]) -> String {
+    /// The counters and the scrape-time `gauges` as Prometheus text.
+    pub fn render(&self, gauges: &[Gauge]) -> String {
         let mut out = String::new();
         let _ = writeln!(out, "# HELP hubport_http_requests_total HTTP requests by route, method and status.\n# TYPE hubport_http_requests_total counter");
         for ((route, method, status), n) in self
@@ -144,7 +152,13 @@ impl Metrics {
             }
         }
         let mut last = "";
-        for (name, help, labels, value) in gauges {
+        for Gauge {
+            name,
+            help,
+            labels,
+            value,
+        } in gauges
+        {
             if *name != last {
                 let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge");
                 last = name;
@@ -180,12 +194,12 @@ mod tests {
         m.observe_request("/crm/v3/imports", "GET", 200, Duration::from_millis(3));
         m.rows(10, 7, 2, 1);
         m.rate_limited(Limit::Daily);
-        let text = m.render(&[(
-            "hubport_job_queue_depth",
-            "Jobs waiting or running.",
-            vec![],
-            2.0,
-        )]);
+        let text = m.render(&[Gauge {
+            name: "hubport_job_queue_depth",
+            help: "Jobs waiting or running.",
+            labels: vec![],
+            value: 2.0,
+        }]);
         assert!(text.contains("hubport_http_requests_total{route=\"/crm/v3/imports\",method=\"GET\",status=\"200\"} 1"));
         assert!(text.contains("hubport_http_request_duration_seconds_bucket{route=\"/crm/v3/imports\",le=\"0.005\"} 1"));
         assert!(text.contains("hubport_http_request_duration_seconds_bucket{route=\"/crm/v3/imports\",le=\"0.001\"} 0"));

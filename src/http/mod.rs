@@ -16,6 +16,7 @@ use crate::config::Config;
 use crate::db::Db;
 use crate::error::ApiError;
 use crate::jobs::Wake;
+use crate::metrics::Gauge;
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
@@ -77,49 +78,54 @@ pub async fn health(state: web::Data<AppState>) -> HttpResponse {
         .json(serde_json::json!({ "status": "ok", "backend": state.db.backend().name() }))
 }
 
-fn metrics_gauges(
-    db: &Db,
-) -> Result<Vec<(&'static str, &'static str, Vec<(&'static str, String)>, f64)>, ApiError> {
+fn metrics_gauges(db: &Db) -> Result<Vec<Gauge>, ApiError> {
+    let gauge = |name, help, labels, value| Gauge {
+        name,
+        help,
+        labels,
+        value,
+    };
     let mut conn = db.conn()?;
-    let mut gauges: Vec<(&'static str, &'static str, Vec<(&'static str, String)>, f64)> =
-        Vec::new();
-    for state in ["STARTED", "PROCESSING", "DONE", "FAILED", "CANCELED"] {
-        gauges.push((
-            "hubport_imports",
-            "Imports by state, all portals.",
-            vec![("state", state.to_string())],
-            0.0,
-        ));
-    }
+    let mut by_state: Vec<(String, i64)> = ["STARTED", "PROCESSING", "DONE", "FAILED", "CANCELED"]
+        .into_iter()
+        .map(|s| (s.to_string(), 0))
+        .collect();
     for (state, n) in crate::db::imports::count_by_state(&mut conn)? {
-        match gauges.iter_mut().find(|g| g.2[0].1 == state) {
-            Some(g) => g.3 = n as f64,
-            None => gauges.push((
+        match by_state.iter_mut().find(|(s, _)| *s == state) {
+            Some(slot) => slot.1 = n,
+            None => by_state.push((state, n)),
+        }
+    }
+    let mut gauges: Vec<Gauge> = by_state
+        .into_iter()
+        .map(|(state, n)| {
+            gauge(
                 "hubport_imports",
                 "Imports by state, all portals.",
                 vec![("state", state)],
                 n as f64,
-            )),
-        }
-    }
+            )
+        })
+        .collect();
     let depth = crate::jobs::queue::depth(&mut conn)?;
-    gauges.push((
+    drop(conn);
+    gauges.push(gauge(
         "hubport_job_queue_depth",
         "Import jobs waiting or running.",
         vec![],
         depth as f64,
     ));
-    drop(conn);
     let (open, idle) = db.pool_state();
-    gauges.push((
+    let pool = "Database connections of this process.";
+    gauges.push(gauge(
         "hubport_db_pool_connections",
-        "Database connections of this process.",
+        pool,
         vec![("state", "idle".into())],
         f64::from(idle),
     ));
-    gauges.push((
+    gauges.push(gauge(
         "hubport_db_pool_connections",
-        "Database connections of this process.",
+        pool,
         vec![("state", "in_use".into())],
         f64::from(open - idle),
     ));
