@@ -87,6 +87,27 @@ enum Command {
     Token(TokenCommand),
     /// Print the OpenAPI document (as committed in openapi/hubport.json).
     Openapi,
+    /// Import a CSV file into a running hubport, following it with a progress bar.
+    Import {
+        file: PathBuf,
+        /// contacts, companies or deals.
+        #[arg(long, default_value = "contacts")]
+        object: String,
+        /// "Column=property" (repeatable); by default a column maps to its name lower-cased
+        /// without spaces ("First Name" → firstname). "Column=" leaves a column out.
+        #[arg(long = "map")]
+        maps: Vec<String>,
+        /// CREATE, UPDATE or UPSERT.
+        #[arg(long, default_value = "UPSERT")]
+        operation: String,
+        /// MONTH_DAY_YEAR, DAY_MONTH_YEAR or YEAR_MONTH_DAY.
+        #[arg(long, default_value = "MONTH_DAY_YEAR")]
+        date_format: String,
+        #[arg(long, env = "HUBPORT_URL", default_value = "http://127.0.0.1:8080")]
+        url: String,
+        #[arg(long, env = "HUBPORT_TOKEN", hide_env_values = true)]
+        token: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -161,6 +182,31 @@ fn run(command: Command, mut config: Config) -> Result<(), Box<dyn std::error::E
             hubport::run(config, listener, |_| {})?;
         }
         Command::Openapi => print!("{}", hubport::http::openapi::document_json()),
+        Command::Import {
+            file,
+            object,
+            maps,
+            operation,
+            date_format,
+            url,
+            token,
+        } => {
+            let object = hubport::crm::ObjectType::parse(&object)
+                .ok_or("--object must be contacts, companies or deals")?;
+            let args = hubport::client::ImportArgs {
+                file: &file,
+                object,
+                maps: &maps,
+                operation: &operation,
+                date_format: &date_format,
+                url: url.trim_end_matches('/'),
+                token: &token,
+            };
+            let state = hubport::client::run_import(&args)?;
+            if state != "DONE" {
+                return Err(format!("the import ended {state}").into());
+            }
+        }
         Command::Migrate => {
             hubport::open_database(&config)?;
             eprintln!("migrations applied");

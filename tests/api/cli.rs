@@ -88,3 +88,62 @@ fn migrate_runs_and_is_idempotent() {
         );
     }
 }
+
+#[test]
+fn import_subcommand_streams_a_file_and_reports_the_outcome() {
+    let s = TestServer::start();
+    let t = s.token(1, &[]);
+    let out = Command::new(env!("CARGO_BIN_EXE_hubport"))
+        .args([
+            "import",
+            concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/tests/fixtures/Nov-event-leads.csv"
+            ),
+            "--object",
+            "contacts",
+            "--operation",
+            "CREATE",
+        ])
+        .args(["--url", &s.base, "--token", &t])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains(": DONE"), "{stdout}");
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.split_whitespace().collect::<Vec<_>>() == ["CREATED_OBJECTS", "4"]),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("INVALID_EMAIL"),
+        "first errors are listed: {stdout}"
+    );
+    let jane = s.get(
+        &t,
+        "/crm/v3/objects/contacts/grace.hopper@navy.example?idProperty=email&properties=firstname",
+    );
+    assert_eq!(jane.json["properties"]["firstname"], "Grace");
+
+    let bad = Command::new(env!("CARGO_BIN_EXE_hubport"))
+        .args([
+            "import",
+            concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/tests/fixtures/Nov-event-leads.csv"
+            ),
+            "--map",
+            "Nope=x",
+        ])
+        .args(["--url", &s.base, "--token", &t])
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("Nope"));
+}
