@@ -5,6 +5,7 @@ use crate::db::records::StoredRecord;
 use crate::db::{self, Db};
 use crate::error::ApiError;
 use crate::import::coerce::{normalize_domain, normalize_email};
+use std::collections::BTreeMap;
 
 /// Ascending ids. Returns the page and the cursor of the next one.
 pub fn list(
@@ -60,4 +61,45 @@ pub fn get(
         }
     };
     found.ok_or_else(not_found)
+}
+
+/// Per record id: `(to type, to id, association type id)` for each requested target type.
+pub type Linked = BTreeMap<i64, Vec<(ObjectType, i64, i32)>>;
+
+pub fn associations(
+    db: &Db,
+    portal: PortalId,
+    ot: ObjectType,
+    ids: &[i64],
+    to: &[ObjectType],
+) -> Result<Linked, ApiError> {
+    let mut conn = db.conn()?;
+    let mut out = Linked::new();
+    for &target in to {
+        for (from, to_id, type_id) in
+            db::associations::from_records(&mut conn, portal, ot, ids, target)?
+        {
+            out.entry(from).or_default().push((target, to_id, type_id));
+        }
+    }
+    Ok(out)
+}
+
+/// One record's associations to `to` (v4), after checking the record exists in this portal.
+pub fn associations_of(
+    db: &Db,
+    portal: PortalId,
+    ot: ObjectType,
+    id: i64,
+    to: ObjectType,
+) -> Result<Vec<(i64, i32)>, ApiError> {
+    let mut conn = db.conn()?;
+    db::records::get(&mut conn, portal, ot, id)?
+        .ok_or_else(|| ApiError::not_found(id.to_string()))?;
+    Ok(
+        db::associations::from_records(&mut conn, portal, ot, &[id], to)?
+            .into_iter()
+            .map(|(_, t, ty)| (t, ty))
+            .collect(),
+    )
 }

@@ -1,5 +1,6 @@
 //! Shared CRM vocabulary: object types and the ids that travel between layers.
 
+pub mod associations;
 pub mod properties;
 
 use serde::{Deserialize, Serialize};

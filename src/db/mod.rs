@@ -2,6 +2,7 @@
 //! URL scheme, embedded migrations, and small query modules that each take a `PortalId` where
 //! the data belongs to a portal. Branch per backend only where the SQL really differs.
 
+pub mod associations;
 pub mod errors;
 pub mod files;
 pub mod imports;

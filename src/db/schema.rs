@@ -105,7 +105,20 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    associations (portal_id, from_type, from_id, to_type, to_id, type_id) {
+        portal_id -> BigInt,
+        from_type -> Text,
+        from_id -> BigInt,
+        to_type -> Text,
+        to_id -> BigInt,
+        type_id -> Integer,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
+    associations,
     settings,
     api_keys,
     imports,

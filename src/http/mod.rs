@@ -268,6 +268,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .default_service(method()),
     )
     .service(
+        web::resource("/crm/v4/objects/{objectType}/{objectId}/associations/{toObjectType}")
+            .route(web::get().to(objects::associations_v4))
+            .default_service(method()),
+    )
+    .service(
         web::resource("/metrics")
             .route(web::get().to(metrics))
             .default_service(method()),

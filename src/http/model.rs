@@ -195,4 +195,40 @@ pub struct SimplePublicObjectWithAssociations {
     pub created_at: String,
     pub updated_at: String,
     pub archived: bool,
+    /// Only for the object types named in `associations=`, and only those with any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub associations: Option<BTreeMap<String, CollectionResponseAssociatedId>>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AssociatedId {
+    pub id: String,
+    /// e.g. `contact_to_company`.
+    #[serde(rename = "type")]
+    pub association_type: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CollectionResponseAssociatedId {
+    pub results: Vec<AssociatedId>,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AssociationSpecWithLabel {
+    pub category: &'static str,
+    pub type_id: i32,
+    pub label: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MultiAssociatedObjectWithLabel {
+    pub to_object_id: i64,
+    pub association_types: Vec<AssociationSpecWithLabel>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CollectionResponseMultiAssociatedObjectWithLabel {
+    pub results: Vec<MultiAssociatedObjectWithLabel>,
 }

@@ -2,14 +2,16 @@
 
 use super::auth::require;
 use super::model::{
-    iso, CollectionResponseSimplePublicObjectWithAssociationsForwardPaging,
-    SimplePublicObjectWithAssociations,
+    iso, AssociatedId, AssociationSpecWithLabel, CollectionResponseAssociatedId,
+    CollectionResponseMultiAssociatedObjectWithLabel,
+    CollectionResponseSimplePublicObjectWithAssociationsForwardPaging,
+    MultiAssociatedObjectWithLabel, SimplePublicObjectWithAssociations,
 };
 use super::query::Params;
 use super::{blocking, next_page, AppState};
 use crate::app::objects;
 use crate::crm::properties::default_property;
-use crate::crm::ObjectType;
+use crate::crm::{associations, ObjectType};
 use crate::db::records::StoredRecord;
 use crate::error::{ApiError, ErrorBody};
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -35,6 +37,7 @@ fn read_scope(ot: ObjectType) -> String {
         ("after" = Option<String>, Query, description = "Paging cursor from `paging.next.after`"),
         ("properties" = Option<Vec<String>>, Query, description = "Properties to return (repeated or comma-separated)"),
         ("archived" = Option<bool>, Query, description = "Only archived records (hubport archives none)"),
+        ("associations" = Option<Vec<String>>, Query, description = "Object types whose associated ids to return"),
     ),
     responses(
         (status = 200, description = "A page of records", body = CollectionResponseSimplePublicObjectWithAssociationsForwardPaging),
@@ -55,17 +58,22 @@ pub async fn list(
     let after = q.cursor("after")?;
     let requested = q.list("properties");
     let portal = who.portal;
-    let (rows, next) = if q.bool("archived")?.unwrap_or(false) {
-        (Vec::new(), None)
+    let assoc = association_types(&q);
+    let wants_assoc = !assoc.is_empty();
+    let (rows, next, linked) = if q.bool("archived")?.unwrap_or(false) {
+        (Vec::new(), None, objects::Linked::new())
     } else {
         blocking(&state, move |db| {
-            objects::list(db, portal, ot, after, limit)
+            let (rows, next) = objects::list(db, portal, ot, after, limit)?;
+            let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+            let linked = objects::associations(db, portal, ot, &ids, &assoc)?;
+            Ok((rows, next, linked))
         })
         .await?
     };
     let results = rows
         .iter()
-        .map(|r| render(ot, r, &requested))
+        .map(|r| render(ot, r, &requested, linked.get(&r.id), wants_assoc))
         .collect::<Result<Vec<_>, _>>()?;
     Ok(HttpResponse::Ok().json(
         CollectionResponseSimplePublicObjectWithAssociationsForwardPaging {
@@ -83,6 +91,7 @@ pub async fn list(
         ("properties" = Option<Vec<String>>, Query, description = "Properties to return (repeated or comma-separated)"),
         ("idProperty" = Option<String>, Query, description = "email (contacts), domain (companies) or hs_object_id"),
         ("archived" = Option<bool>, Query, description = "Read an archived record (hubport archives none)"),
+        ("associations" = Option<Vec<String>>, Query, description = "Object types whose associated ids to return"),
     ),
     responses(
         (status = 200, description = "The record", body = SimplePublicObjectWithAssociations),
@@ -106,11 +115,21 @@ pub async fn get(
         return Err(ApiError::not_found(id));
     }
     let portal = who.portal;
-    let rec = blocking(&state, move |db| {
-        objects::get(db, portal, ot, &id, id_property.as_deref())
+    let assoc = association_types(&q);
+    let wants_assoc = !assoc.is_empty();
+    let (rec, linked) = blocking(&state, move |db| {
+        let rec = objects::get(db, portal, ot, &id, id_property.as_deref())?;
+        let linked = objects::associations(db, portal, ot, &[rec.id], &assoc)?;
+        Ok((rec, linked))
     })
     .await?;
-    Ok(HttpResponse::Ok().json(render(ot, &rec, &requested)?))
+    Ok(HttpResponse::Ok().json(render(
+        ot,
+        &rec,
+        &requested,
+        linked.get(&rec.id),
+        wants_assoc,
+    )?))
 }
 
 /// A record as the API shows it: stored properties plus the read-only ones derived from columns.
@@ -119,6 +138,8 @@ pub fn render(
     ot: ObjectType,
     rec: &StoredRecord,
     requested: &[String],
+    linked: Option<&Vec<(ObjectType, i64, i32)>>,
+    wants_assoc: bool,
 ) -> Result<SimplePublicObjectWithAssociations, ApiError> {
     let mut all: BTreeMap<String, String> = serde_json::from_str(&rec.properties)
         .map_err(|e| ApiError::Internal(format!("{} {}: {e}", ot.singular(), rec.id)))?;
@@ -143,5 +164,81 @@ pub fn render(
         created_at: iso(rec.created_at),
         updated_at: iso(rec.updated_at),
         archived: false,
+        associations: wants_assoc.then(|| {
+            let mut map: BTreeMap<String, CollectionResponseAssociatedId> = BTreeMap::new();
+            for (to, id, type_id) in linked.into_iter().flatten() {
+                map.entry(to.plural().to_string())
+                    .or_insert_with(|| CollectionResponseAssociatedId {
+                        results: Vec::new(),
+                    })
+                    .results
+                    .push(AssociatedId {
+                        id: id.to_string(),
+                        association_type: associations::name(*type_id)
+                            .unwrap_or("unknown")
+                            .to_string(),
+                    });
+            }
+            map
+        }),
     })
+}
+
+/// `associations=companies&associations=deals` (or a comma list); unknown types are ignored, as HubSpot does.
+fn association_types(q: &Params) -> Vec<ObjectType> {
+    let mut v: Vec<ObjectType> = q
+        .list("associations")
+        .iter()
+        .filter_map(|s| ObjectType::parse(s))
+        .collect();
+    v.sort();
+    v.dedup();
+    v
+}
+
+/// List one record's associations to another object type (v4).
+#[utoipa::path(get, path = "/crm/v4/objects/{objectType}/{objectId}/associations/{toObjectType}", tag = "Objects", operation_id = "get-/crm/v4/objects/{objectType}/{objectId}/associations/{toObjectType}_getPage",
+    params(
+        ("objectType" = String, Path, description = "contacts, companies, deals or 0-1, 0-2, 0-3"),
+        ("objectId" = i64, Path, description = "Record id"),
+        ("toObjectType" = String, Path, description = "contacts, companies, deals or 0-1, 0-2, 0-3"),
+    ),
+    responses(
+        (status = 200, description = "The associated records", body = CollectionResponseMultiAssociatedObjectWithLabel),
+        (status = 404, description = "No such record in this portal", body = ErrorBody),
+    ),
+    security(("oauth2" = [])))]
+pub async fn associations_v4(
+    state: web::Data<AppState>,
+    who: crate::auth::Principal,
+    path: web::Path<(String, String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (type_name, id, to_name) = path.into_inner();
+    let (ot, to) = (object_type(&type_name)?, object_type(&to_name)?);
+    require(&who, &read_scope(ot))?;
+    let id: i64 = id
+        .trim()
+        .parse()
+        .map_err(|_| ApiError::not_found(id.clone()))?;
+    let portal = who.portal;
+    let links = blocking(&state, move |db| {
+        objects::associations_of(db, portal, ot, id, to)
+    })
+    .await?;
+    let mut results: Vec<MultiAssociatedObjectWithLabel> = Vec::new();
+    for (to_id, type_id) in links {
+        let spec = AssociationSpecWithLabel {
+            category: "HUBSPOT_DEFINED",
+            type_id,
+            label: None,
+        };
+        match results.last_mut() {
+            Some(last) if last.to_object_id == to_id => last.association_types.push(spec),
+            _ => results.push(MultiAssociatedObjectWithLabel {
+                to_object_id: to_id,
+                association_types: vec![spec],
+            }),
+        }
+    }
+    Ok(HttpResponse::Ok().json(CollectionResponseMultiAssociatedObjectWithLabel { results }))
 }

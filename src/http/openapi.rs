@@ -27,6 +27,7 @@ use utoipa::{Modify, OpenApi};
         super::imports::errors,
         super::objects::list,
         super::objects::get,
+        super::objects::associations_v4,
         super::properties::list,
         super::properties::get,
         super::properties::create,

@@ -6,7 +6,7 @@ use super::mapping::{MappedRow, RecordDraft};
 use super::request::Operation;
 use super::row_error::{ErrorType, RowError};
 use crate::crm::ObjectType;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 pub type Properties = BTreeMap<String, String>;
 
@@ -79,16 +79,26 @@ impl Counters {
     }
 }
 
+/// An association to write once the batch's new records have ids (the inverse goes with it).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlannedAssociation {
+    pub from: (ObjectType, RecordRef),
+    pub to: (ObjectType, RecordRef),
+    pub type_id: i32,
+}
+
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct BatchPlan {
     pub writes: BTreeMap<ObjectType, ObjectWrites>,
+    pub associations: Vec<PlannedAssociation>,
     /// Row index in the batch, and what went wrong there.
     pub errors: Vec<(usize, RowError)>,
     pub counters: Counters,
 }
 
-#[derive(Clone, Copy)]
-enum Slot {
+/// Which record a draft ended up as: a stored one, or the n-th insert of its object type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RecordRef {
     Stored(i64),
     New(usize),
 }
@@ -135,6 +145,8 @@ pub fn plan_batch(
             plan.errors.push((i, e.clone()));
         }
     }
+    // What each row's drafts became, for the associations between them.
+    let mut row_refs: Vec<Vec<(ObjectType, RecordRef)>> = vec![Vec::new(); rows.len()];
     let object_types: Vec<ObjectType> = {
         let mut v: Vec<_> = rows
             .iter()
@@ -149,11 +161,12 @@ pub fn plan_batch(
         let stored = existing.get(&ot).map(Vec::as_slice).unwrap_or(&[]);
         let mut records: HashMap<i64, Existing> =
             stored.iter().map(|e| (e.id, e.clone())).collect();
-        let mut by_key: HashMap<String, Slot> = stored
+        let mut by_key: HashMap<String, RecordRef> = stored
             .iter()
-            .filter_map(|e| e.key.clone().map(|k| (k, Slot::Stored(e.id))))
+            .filter_map(|e| e.key.clone().map(|k| (k, RecordRef::Stored(e.id))))
             .collect();
         let mut touched: Vec<i64> = Vec::new();
+        let mut touched_set: HashSet<i64> = HashSet::new();
         let mut writes = ObjectWrites::default();
         for (i, draft) in rows.iter().enumerate().flat_map(|(i, r)| {
             r.drafts
@@ -166,7 +179,7 @@ pub fn plan_batch(
             };
             let slot = match (draft.id, &draft.key) {
                 (Some(id), _) => match records.contains_key(&id) {
-                    true => Some(Slot::Stored(id)),
+                    true => Some(RecordRef::Stored(id)),
                     false => {
                         fail(
                             &mut plan,
@@ -197,21 +210,24 @@ pub fn plan_batch(
                     plan.counters.property_values += draft.properties.len() as i64;
                     props.insert("hs_object_source".into(), "IMPORT".into());
                     props.insert("hs_object_source_id".into(), import_id.to_string());
+                    let new = RecordRef::New(writes.inserts.len());
                     if let Some(k) = &draft.key {
-                        by_key.insert(k.clone(), Slot::New(writes.inserts.len()));
+                        by_key.insert(k.clone(), new);
                     }
+                    row_refs[i].push((ot, new));
                     writes.inserts.push(Insert {
                         key: draft.key.clone(),
                         properties: props,
                     });
                     plan.counters.created += 1;
                 }
-                Some(Slot::New(ix)) => {
+                Some(RecordRef::New(ix)) => {
                     merge(&mut writes.inserts[ix].properties, draft);
+                    row_refs[i].push((ot, RecordRef::New(ix)));
                     plan.counters.property_values += draft.properties.len() as i64;
                     plan.counters.updated += 1;
                 }
-                Some(Slot::Stored(id)) => {
+                Some(RecordRef::Stored(id)) => {
                     let rec = records
                         .get_mut(&id)
                         .expect("slot points at a loaded record");
@@ -243,14 +259,15 @@ pub fn plan_batch(
                             if let Some(old) = rec.key.take() {
                                 by_key.remove(&old);
                             }
-                            by_key.insert(k.clone(), Slot::Stored(id));
+                            by_key.insert(k.clone(), RecordRef::Stored(id));
                             rec.key = Some(k.clone());
                         }
                     }
                     merge(&mut rec.properties, draft);
-                    if !touched.contains(&id) {
+                    if touched_set.insert(id) {
                         touched.push(id);
                     }
+                    row_refs[i].push((ot, RecordRef::Stored(id)));
                     plan.counters.property_values += draft.properties.len() as i64;
                     plan.counters.updated += 1;
                 }
@@ -266,6 +283,9 @@ pub fn plan_batch(
         }
         plan.writes.insert(ot, writes);
     }
+    plan.associations = super::links::plan(rows, &row_refs, existing, &mut plan.errors);
+    // Row errors are reported in file order, whichever step found them.
+    plan.errors.sort_by_key(|(i, _)| *i);
     plan.counters.errors = plan.errors.len() as i64;
     plan
 }

@@ -2,10 +2,11 @@
 //! coerced by its property's type, and one `RecordDraft` per object type comes out, keyed by
 //! record id or alternate key (email, domain) when the row has one.
 
-use super::coerce::{coerce_value, DateFormat};
+use super::coerce::{coerce_value, normalize_domain, normalize_email, DateFormat};
 use super::request::{ColumnType, FileSpec};
 use super::row_error::{ErrorType, RowError};
 use super::source::Row;
+use crate::crm::associations;
 use crate::crm::properties::{default_property, PropertyDef};
 use crate::crm::ObjectType;
 use std::collections::BTreeMap;
@@ -41,6 +42,24 @@ pub struct RecordDraft {
     pub key: Option<String>,
     /// Coerced, non-blank values only: a blank cell never clears a stored value.
     pub properties: BTreeMap<String, String>,
+    /// Other records this one is to be associated with (besides the row's other objects).
+    pub links: Vec<Link>,
+}
+
+/// An association asked for by a cell: the other record's alternate key or record id.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Link {
+    pub to: ObjectType,
+    pub target: LinkTarget,
+    /// `foreignKeyType.associationTypeId`, when the request names one.
+    pub type_id: Option<i32>,
+    pub column: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum LinkTarget {
+    Key(String),
+    Id(i64),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -56,6 +75,16 @@ enum Target {
     Property(PropertyDef),
     ObjectId,
     Unknown(String),
+    /// Cells hold another object's alternate key (two-file imports' common column).
+    LinkByKey {
+        to: ObjectType,
+        type_id: Option<i32>,
+    },
+    /// Cells hold other records' ids (the legacy `HUBSPOT_OBJECT_ID` + `foreignKeyType` column).
+    LinkById {
+        to: ObjectType,
+        type_id: Option<i32>,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -122,6 +151,10 @@ impl FilePlan {
                     && m.property_name.is_none()
                     && m.to_object_type.is_none()
                     && m.association_type_id.is_none());
+            let type_id = m.association_type_id.and_then(|t| i32::try_from(t).ok());
+            let link_to = m
+                .to_object_type
+                .or_else(|| type_id.and_then(|t| associations::target(m.object_type, t)));
             let target = if own_id {
                 Target::ObjectId
             } else if let Some(name) = &m.property_name {
@@ -129,8 +162,14 @@ impl FilePlan {
                     Some(def) => Target::Property(def),
                     None => Target::Unknown(name.clone()),
                 }
+            } else if let Some(to) = link_to {
+                if m.column_type != ColumnType::ObjectId && to.alternate_key().is_some() {
+                    Target::LinkByKey { to, type_id }
+                } else {
+                    Target::LinkById { to, type_id }
+                }
             } else {
-                // Association-only columns (record-id or common-column links) are not imported yet.
+                // A column with neither a property nor an association target carries nothing.
                 continue;
             };
             columns.push(PlannedColumn {
@@ -182,6 +221,7 @@ impl FilePlan {
                 id: None,
                 key: None,
                 properties: BTreeMap::new(),
+                links: Vec::new(),
             };
             let mut unusable = false;
             for col in self.columns.iter().filter(|c| c.object_type == ot) {
@@ -204,6 +244,21 @@ impl FilePlan {
                             );
                         }
                     },
+                    Target::LinkByKey { to, type_id } | Target::LinkById { to, type_id } => {
+                        let by_id = matches!(col.target, Target::LinkById { .. });
+                        // Several linked records may share one cell, separated by `;`.
+                        for part in raw.split(';').map(str::trim).filter(|p| !p.is_empty()) {
+                            match link_target(*to, by_id, part) {
+                                Ok(target) => draft.links.push(Link {
+                                    to: *to,
+                                    target,
+                                    type_id: *type_id,
+                                    column: col.index,
+                                }),
+                                Err(e) => errors.push(e.object(ot).cell(col.index, part)),
+                            }
+                        }
+                    }
                     Target::Unknown(name) => errors.push(
                         RowError::new(
                             ErrorType::PropertyDefinitionNotFound,
@@ -245,6 +300,26 @@ impl FilePlan {
             errors,
         }
     }
+}
+
+/// Reads one linked record's key (normalised like the record's own) or id.
+fn link_target(to: ObjectType, by_id: bool, raw: &str) -> Result<LinkTarget, RowError> {
+    if by_id {
+        return match raw.parse::<i64>() {
+            Ok(id) if id > 0 => Ok(LinkTarget::Id(id)),
+            _ => Err(RowError::new(
+                ErrorType::InvalidRecordId,
+                format!("'{raw}' is not a {} record id", to.singular()),
+            )),
+        };
+    }
+    let key = match to {
+        ObjectType::Contact => normalize_email(raw),
+        ObjectType::Company => normalize_domain(raw),
+        ObjectType::Deal => unreachable!("deals have no alternate key; links to them are by id"),
+    };
+    key.map(LinkTarget::Key)
+        .map_err(|e| RowError::new(e.error_type, e.message))
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 
 pub mod apply;
 pub mod coerce;
+pub mod links;
 pub mod mapping;
 pub mod request;
 pub mod row_error;

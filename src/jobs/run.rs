@@ -5,12 +5,13 @@
 use super::queue::{self, Job};
 use super::WorkerCtx;
 use crate::crm::{ObjectType, PortalId};
+use crate::db::associations::Association;
 use crate::db::errors::NewImportError;
 use crate::db::files::{ChunkReader, FileRow};
 use crate::db::records::{NewRecord, RecordUpdate};
 use crate::db::{self, now, write_txn, DbConnection, DbError};
-use crate::import::apply::{plan_batch, Counters, Existing};
-use crate::import::mapping::{Catalogue, FilePlan, MappedRow};
+use crate::import::apply::{plan_batch, Counters, Existing, RecordRef};
+use crate::import::mapping::{Catalogue, FilePlan, LinkTarget, MappedRow};
 use crate::import::request::FileSpec;
 use crate::import::source::CsvSource;
 use crate::import::{ImportRequest, ImportState, RowError};
@@ -133,6 +134,15 @@ pub fn run_import(ctx: &WorkerCtx, job: &Job) -> Result<(), RunError> {
         request: &request,
         catalogue: &catalogue,
     };
+    // The files that own a common column go first, so the others can link to their records.
+    let owns = |f: &FileRow| {
+        request
+            .files
+            .get(f.position as usize)
+            .is_some_and(|s| s.columns.iter().any(|c| c.association_identifier))
+    };
+    let mut files = files;
+    files.sort_by_key(|f| (!owns(f), f.position));
     for (index, file) in files
         .iter()
         .enumerate()
@@ -350,6 +360,7 @@ fn commit(
         }
         let existing = load_existing(c, portal, rows)?;
         let plan = plan_batch(rows, import_id, |ot| ictx.request.operation(ot), &existing);
+        let mut new_ids: BTreeMap<ObjectType, Vec<i64>> = BTreeMap::new();
         for (ot, w) in &plan.writes {
             let inserts: Vec<NewRecord> = w
                 .inserts
@@ -360,7 +371,7 @@ fn commit(
                     import_id: Some(import_id),
                 })
                 .collect();
-            db::records::insert(c, portal, *ot, &inserts)?;
+            new_ids.insert(*ot, db::records::insert(c, portal, *ot, &inserts)?);
             let updates: Vec<RecordUpdate> = w
                 .updates
                 .iter()
@@ -373,6 +384,20 @@ fn commit(
                 .collect();
             db::records::update(c, portal, *ot, &updates)?;
         }
+        let id_of = |(ot, r): (ObjectType, RecordRef)| match r {
+            RecordRef::Stored(id) => id,
+            RecordRef::New(ix) => new_ids[&ot][ix],
+        };
+        let links: Vec<Association> = plan
+            .associations
+            .iter()
+            .map(|a| Association {
+                from: (a.from.0, id_of(a.from)),
+                to: (a.to.0, id_of(a.to)),
+                type_id: a.type_id,
+            })
+            .collect();
+        db::associations::insert(c, portal, &links)?;
         let t = now();
         let errors: Vec<NewImportError> = plan
             .errors
@@ -442,6 +467,18 @@ fn load_existing(
             .flat_map(|r| r.drafts.iter())
             .filter(|d| d.object_type == ot);
         let (mut ids, mut keys) = (Vec::new(), Vec::new());
+        // Records other rows link to are loaded too, to resolve those links.
+        for link in rows
+            .iter()
+            .flat_map(|r| r.drafts.iter())
+            .flat_map(|d| d.links.iter())
+            .filter(|l| l.to == ot)
+        {
+            match &link.target {
+                LinkTarget::Id(id) => ids.push(*id),
+                LinkTarget::Key(k) => keys.push(k.clone()),
+            }
+        }
         for d in drafts {
             match (d.id, &d.key) {
                 (Some(id), _) => ids.push(id),

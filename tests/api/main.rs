@@ -1,5 +1,6 @@
 //! Integration tests: the real server over real HTTP, on SQLite or PostgreSQL (see support.rs).
 
+mod associations;
 mod auth;
 mod cli;
 mod crash;

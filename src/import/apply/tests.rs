@@ -12,6 +12,7 @@ fn contact(email: &str, props: &[(&str, &str)]) -> RecordDraft {
         id: None,
         key: Some(email.into()),
         properties: p,
+        links: vec![],
     }
 }
 
@@ -134,6 +135,7 @@ fn required_properties_and_deal_defaults() {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect(),
+        links: vec![],
     };
     let plan = plan_batch(
         &rows(vec![deal(&[("amount", "5")]), deal(&[("dealname", "D")])]),
@@ -158,6 +160,7 @@ fn unknown_record_id_is_an_error() {
         id: Some(77),
         key: None,
         properties: Properties::new(),
+        links: vec![],
     };
     let plan = plan_batch(&rows(vec![d]), 1, |_| Operation::Upsert, &BTreeMap::new());
     assert_eq!(plan.errors[0].1.error_type, ErrorType::InvalidObjectId);

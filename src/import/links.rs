@@ -1,0 +1,84 @@
+//! Associations a batch asks for: the records of one row with each other (contact↔company,
+//! deal↔contact, deal↔company), and each `Link` (a two-file import's common column, a legacy
+//! record-id column) with the stored record it names.
+
+use super::apply::{Existing, PlannedAssociation, RecordRef};
+use super::mapping::{LinkTarget, MappedRow};
+use super::row_error::{ErrorType, RowError};
+use crate::crm::{associations, ObjectType};
+use std::collections::{BTreeMap, HashSet};
+
+/// `row_refs[i]` holds what row i's drafts became; `existing` the stored records the batch
+/// loaded, link targets included. Unresolvable links become row errors.
+pub fn plan(
+    rows: &[MappedRow],
+    row_refs: &[Vec<(ObjectType, RecordRef)>],
+    existing: &BTreeMap<ObjectType, Vec<Existing>>,
+    errors: &mut Vec<(usize, RowError)>,
+) -> Vec<PlannedAssociation> {
+    let mut out = Vec::new();
+    let mut seen = HashSet::new();
+    let mut push =
+        |from: (ObjectType, RecordRef), to: (ObjectType, RecordRef), type_id: Option<i32>| {
+            if let Some(type_id) = associations::resolve(from.0, to.0, type_id) {
+                if seen.insert((from, to, type_id)) {
+                    out.push(PlannedAssociation { from, to, type_id });
+                }
+            }
+        };
+    for (i, refs) in row_refs.iter().enumerate() {
+        for (a, first) in refs.iter().enumerate() {
+            for second in &refs[a + 1..] {
+                if first.0 != second.0 {
+                    push(*first, *second, None);
+                }
+            }
+        }
+        for draft in &rows[i].drafts {
+            let Some(&from) = refs.iter().find(|(ot, _)| *ot == draft.object_type) else {
+                continue; // the draft itself failed; its row already has an error
+            };
+            for link in &draft.links {
+                let stored = existing.get(&link.to).map(Vec::as_slice).unwrap_or(&[]);
+                let found = match &link.target {
+                    LinkTarget::Key(k) => {
+                        stored.iter().find(|e| e.key.as_deref() == Some(k.as_str()))
+                    }
+                    LinkTarget::Id(id) => stored.iter().find(|e| e.id == *id),
+                };
+                match found {
+                    Some(target) => {
+                        push(from, (link.to, RecordRef::Stored(target.id)), link.type_id)
+                    }
+                    None => {
+                        let (error_type, what) = match &link.target {
+                            LinkTarget::Key(k) => (
+                                ErrorType::NoObjectIdFromAssociationIdentifier,
+                                format!("'{k}'"),
+                            ),
+                            LinkTarget::Id(id) => (
+                                ErrorType::UnknownAssociationRecordId,
+                                format!("record id {id}"),
+                            ),
+                        };
+                        let raw = rows[i]
+                            .cells
+                            .get(link.column)
+                            .map(String::as_str)
+                            .unwrap_or_default();
+                        errors.push((
+                            i,
+                            RowError::new(
+                                error_type,
+                                format!("No {} with {what} to associate with", link.to.singular()),
+                            )
+                            .object(draft.object_type)
+                            .cell(link.column, raw),
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    out
+}
