@@ -173,6 +173,7 @@ pub async fn list(
     ),
     responses(
         (status = 200, description = "The property", body = Property),
+        (status = 400, description = "Unknown object type", body = ErrorBody),
         (status = 404, description = "No such property", body = ErrorBody),
     ),
     security(("oauth2" = [])))]

@@ -11,6 +11,7 @@ use governor::state::{InMemoryState, NotKeyed};
 use governor::{Quota, RateLimiter};
 use std::collections::HashMap;
 use std::num::NonZeroU32;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -53,6 +54,9 @@ struct Buckets {
     policy: Policy,
     burst: Bucket,
     daily: Bucket,
+    /// The daily bucket's remaining capacity after the last counted request: a request refused
+    /// by the ten-second window is not counted against the day, so it reports this.
+    daily_left: AtomicU32,
 }
 
 fn bucket(count: u32, per: Duration) -> Bucket {
@@ -92,6 +96,7 @@ impl RateLimits {
                     policy,
                     burst: bucket(policy.per_10s, WINDOW),
                     daily: bucket(policy.per_day, DAY),
+                    daily_left: AtomicU32::new(policy.per_day),
                 });
                 keys.insert(key_id, b.clone());
                 b
@@ -112,6 +117,7 @@ impl RateLimits {
         match b.burst.check() {
             Ok(s) => usage.remaining = s.remaining_burst_capacity(),
             Err(not_until) => {
+                usage.daily_remaining = b.daily_left.load(Ordering::Relaxed);
                 return Err(Exceeded {
                     limit: Limit::TenSecondly,
                     retry_after: not_until.wait_time_from(now),
@@ -120,8 +126,12 @@ impl RateLimits {
             }
         }
         match b.daily.check() {
-            Ok(s) => usage.daily_remaining = s.remaining_burst_capacity(),
+            Ok(s) => {
+                usage.daily_remaining = s.remaining_burst_capacity();
+                b.daily_left.store(usage.daily_remaining, Ordering::Relaxed);
+            }
             Err(not_until) => {
+                b.daily_left.store(0, Ordering::Relaxed);
                 return Err(Exceeded {
                     limit: Limit::Daily,
                     retry_after: not_until.wait_time_from(now),
@@ -172,6 +182,10 @@ mod tests {
         assert_eq!(remaining, [2, 1, 0]);
         let e = limits.check(1, none).unwrap_err();
         assert_eq!(e.limit, Limit::TenSecondly);
+        assert_eq!(
+            e.usage.daily_remaining, 97,
+            "the day's budget as it was, not 0"
+        );
         assert!(
             e.retry_after > Duration::ZERO && e.retry_after <= Duration::from_millis(3334),
             "{:?}",

@@ -64,6 +64,10 @@ fn over_the_ten_second_limit_is_hubspots_429_and_a_retrying_client_gets_through(
         "Retry-After {retry_after} s"
     );
     assert_eq!(num(&r, "x-hubspot-ratelimit-remaining"), 0);
+    assert!(
+        num(&r, "x-hubspot-ratelimit-daily-remaining") > 0,
+        "a 10-second 429 leaves the day's budget as it was"
+    );
     let body: serde_json::Value = serde_json::from_str(&r.into_string().unwrap()).unwrap();
     assert_eq!(body["status"], "error");
     assert_eq!(
