@@ -238,7 +238,7 @@ impl ResponseError for ApiError {
             res.insert_header((header::RETRY_AFTER, secs.max(1)));
         }
         res.insert_header(("x-hubspot-correlation-id", correlation_id))
-            .insert_header((header::CONTENT_TYPE, "application/json;charset=utf-8"))
+            .insert_header((header::CONTENT_TYPE, "application/json"))
             .body(serde_json::to_string(&body).unwrap_or_default())
     }
 }

@@ -4,7 +4,7 @@ use crate::auth::Principal;
 use crate::crm::PortalId;
 use crate::db::errors::ImportErrorRow;
 use crate::db::imports::{ImportRow, NewImport};
-use crate::db::{self, write_txn, Db, DbError};
+use crate::db::{self, Db, DbError};
 use crate::error::{ApiError, ErrorDetail};
 use crate::import::{ImportRequest, ImportState};
 use crate::jobs::queue;
@@ -109,8 +109,7 @@ pub fn create(
         .into_iter()
         .map(|t| t.type_id())
         .collect();
-    let mut conn = db.conn()?;
-    let row = write_txn(&mut conn, |c| {
+    let row = db.write(|c| {
         let row = db::imports::insert(
             c,
             NewImport {
@@ -183,8 +182,7 @@ pub fn list(
 
 /// Cancels a STARTED, PROCESSING or DEFERRED import; a running worker stops before its next batch.
 pub fn cancel(db: &Db, portal: PortalId, id: i64) -> Result<ImportRow, ApiError> {
-    let mut conn = db.conn()?;
-    write_txn(&mut conn, |c| {
+    db.write(|c| {
         let row =
             db::imports::get(c, portal, id)?.ok_or_else(|| ApiError::not_found(id.to_string()))?;
         let moved = db::imports::transition(

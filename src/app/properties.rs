@@ -153,7 +153,7 @@ pub fn create(
     if default_property(ot, &def.name).is_some() {
         return Err(taken());
     }
-    if !db::properties::insert(&mut *db.conn()?, portal, ot, &def)? {
+    if !db.write(|c| db::properties::insert(c, portal, ot, &def))? {
         return Err(taken());
     }
     Ok(def)

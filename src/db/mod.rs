@@ -134,6 +134,7 @@ pub type PooledConn = r2d2::PooledConnection<Manager>;
 pub struct Db {
     pool: r2d2::Pool<Manager>,
     backend: Backend,
+    gate: Option<std::sync::Arc<WriteGate>>,
 }
 
 impl Db {
@@ -158,7 +159,12 @@ impl Db {
             .connection_timeout(Duration::from_secs(10))
             .build(Manager { backend, target })
             .map_err(|e| DbError::Unavailable(e.to_string()))?;
-        Ok(Db { pool, backend })
+        let gate = (backend == Backend::Sqlite).then(Default::default);
+        Ok(Db {
+            pool,
+            backend,
+            gate,
+        })
     }
 
     pub fn backend(&self) -> Backend {
@@ -175,6 +181,17 @@ impl Db {
         Ok(self.pool.get()?)
     }
 
+    /// Runs `f` in one write transaction, in turn with this process's other writes (see
+    /// `WriteGate`). Every write goes through here.
+    pub fn write<T, E>(&self, f: impl FnOnce(&mut DbConnection) -> Result<T, E>) -> Result<T, E>
+    where
+        E: From<diesel::result::Error> + From<DbError>,
+    {
+        let _pass = self.gate.as_deref().map(WriteGate::enter);
+        let mut conn = self.conn()?;
+        transaction(&mut conn, f)
+    }
+
     /// Applies pending migrations; returns how many ran.
     pub fn migrate(&self) -> Result<usize, DbError> {
         let mut conn = self.conn()?;
@@ -188,9 +205,38 @@ impl Db {
     }
 }
 
-/// Runs `f` in a write transaction. On SQLite it starts with `BEGIN IMMEDIATE` so the write
-/// lock is taken up front (waiting up to busy_timeout) instead of failing on upgrade.
-pub fn write_txn<T, E>(
+/// First come, first served: SQLite has one writer, and its busy handler (sleep and retry)
+/// lets a worker that commits batch after batch starve an API request waiting to write. Every
+/// write of this process takes a ticket here, so a waiting request goes right after the current
+/// batch. (PostgreSQL needs no gate: it locks rows.)
+#[derive(Default)]
+pub struct WriteGate {
+    tickets: std::sync::Mutex<(u64, u64)>,
+    turn: std::sync::Condvar,
+}
+
+pub struct GatePass<'a>(&'a WriteGate);
+
+impl WriteGate {
+    pub fn enter(&self) -> GatePass<'_> {
+        let mut t = self.tickets.lock().unwrap_or_else(|e| e.into_inner());
+        let mine = t.0;
+        t.0 += 1;
+        while t.1 != mine {
+            t = self.turn.wait(t).unwrap_or_else(|e| e.into_inner());
+        }
+        GatePass(self)
+    }
+}
+
+impl Drop for GatePass<'_> {
+    fn drop(&mut self) {
+        self.0.tickets.lock().unwrap_or_else(|e| e.into_inner()).1 += 1;
+        self.0.turn.notify_all();
+    }
+}
+
+fn transaction<T, E>(
     conn: &mut DbConnection,
     f: impl FnOnce(&mut DbConnection) -> Result<T, E>,
 ) -> Result<T, E>
@@ -200,6 +246,7 @@ where
     match conn {
         DbConnection::Postgres(_) => conn.transaction(f),
         DbConnection::Sqlite(_) => {
+            // IMMEDIATE takes the write lock up front instead of failing on a read→write upgrade.
             conn.batch_execute("BEGIN IMMEDIATE")?;
             match f(conn) {
                 Ok(v) => match conn.batch_execute("COMMIT") {

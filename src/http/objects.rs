@@ -205,6 +205,7 @@ fn association_types(q: &Params) -> Vec<ObjectType> {
     ),
     responses(
         (status = 200, description = "The associated records", body = CollectionResponseMultiAssociatedObjectWithLabel),
+        (status = 400, description = "Unknown object type", body = ErrorBody),
         (status = 404, description = "No such record in this portal", body = ErrorBody),
     ),
     security(("oauth2" = [])))]

@@ -43,11 +43,8 @@ pub async fn discard(state: &web::Data<AppState>, portal: PortalId, ids: Vec<i64
         return;
     }
     let db = state.db.clone();
-    let done = web::block(move || {
-        db.conn()
-            .and_then(|mut c| db::files::delete_unattached(&mut c, portal, &ids))
-    })
-    .await;
+    let done =
+        web::block(move || db.write(|c| db::files::delete_unattached(c, portal, &ids))).await;
     if !matches!(done, Ok(Ok(()))) {
         tracing::warn!("could not remove a refused upload; the orphan sweep will");
     }
@@ -63,12 +60,13 @@ fn multipart_error(e: actix_multipart::MultipartError) -> ApiError {
     }
 }
 
-async fn run<T: Send + 'static>(
+/// One short write, off the async executor and in turn with the worker's batches.
+async fn write<T: Send + 'static>(
     state: &web::Data<AppState>,
     f: impl FnOnce(&mut db::DbConnection) -> Result<T, DbError> + Send + 'static,
 ) -> Result<T, ApiError> {
     let db = state.db.clone();
-    web::block(move || db.conn().and_then(|mut c| f(&mut c)))
+    web::block(move || db.write(f))
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))?
         .map_err(ApiError::from)
@@ -118,7 +116,7 @@ async fn receive_parts(
                 let content_type = field.content_type().map(|m| m.essence_str().to_string());
                 let position = out.files.len() as i32;
                 let name = file_name.clone();
-                let id = run(state, move |c| {
+                let id = write(state, move |c| {
                     db::files::create(c, portal, position, &name, content_type.as_deref())
                 })
                 .await?;
@@ -131,15 +129,15 @@ async fn receive_parts(
                     while buf.len() >= CHUNK_BYTES {
                         let rest = buf.split_off(CHUNK_BYTES);
                         let full = std::mem::replace(&mut buf, rest);
-                        run(state, move |c| db::files::append_chunk(c, id, seq, &full)).await?;
+                        write(state, move |c| db::files::append_chunk(c, id, seq, &full)).await?;
                         seq += 1;
                     }
                 }
                 if !buf.is_empty() {
-                    run(state, move |c| db::files::append_chunk(c, id, seq, &buf)).await?;
+                    write(state, move |c| db::files::append_chunk(c, id, seq, &buf)).await?;
                     seq += 1;
                 }
-                run(state, move |c| db::files::finish(c, id, size, seq)).await?;
+                write(state, move |c| db::files::finish(c, id, size, seq)).await?;
             }
             _ => {
                 // Unknown fields are read and dropped, as HubSpot ignores them.

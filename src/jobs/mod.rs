@@ -124,9 +124,11 @@ fn work_loop(ctx: WorkerCtx, wake: &Wake) {
                     };
                     tracing::warn!(error = %e, ?retry_in, "import interrupted; it resumes from its last checkpoint");
                     if !matches!(e, run::RunError::LostLease) {
-                        if let Err(e2) = ctx.db.conn().and_then(|mut c| {
-                            queue::release(&mut c, &job, &ctx.worker_id, &e.to_string(), retry_in)
-                        }) {
+                        let reason = e.to_string();
+                        if let Err(e2) = ctx
+                            .db
+                            .write(|c| queue::release(c, &job, &ctx.worker_id, &reason, retry_in))
+                        {
                             tracing::warn!(error = %e2, "could not release the job; its lease will expire");
                         }
                     }
@@ -142,18 +144,15 @@ fn work_loop(ctx: WorkerCtx, wake: &Wake) {
 }
 
 fn claim(ctx: &WorkerCtx) -> Result<Option<queue::Job>, crate::db::DbError> {
-    let mut conn = ctx.db.conn()?;
-    crate::db::write_txn(&mut conn, |c| {
-        queue::claim(c, &ctx.worker_id, ctx.config.lease)
-    })
+    ctx.db
+        .write(|c| queue::claim(c, &ctx.worker_id, ctx.config.lease))
 }
 
 fn sweep_orphans(ctx: &WorkerCtx) {
     let cutoff = crate::db::now() - ORPHAN_UPLOAD_AGE;
     match ctx
         .db
-        .conn()
-        .and_then(|mut c| crate::db::files::delete_stale_unattached(&mut c, cutoff))
+        .write(|c| crate::db::files::delete_stale_unattached(c, cutoff))
     {
         Ok(0) => {}
         Ok(n) => tracing::info!(files = n, "removed uploads that never became an import"),

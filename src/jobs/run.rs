@@ -9,7 +9,7 @@ use crate::db::associations::Association;
 use crate::db::errors::NewImportError;
 use crate::db::files::{ChunkReader, FileRow};
 use crate::db::records::{NewRecord, RecordUpdate};
-use crate::db::{self, now, write_txn, DbConnection, DbError};
+use crate::db::{self, now, DbConnection, DbError};
 use crate::import::apply::{plan_batch, Counters, Existing, RecordRef};
 use crate::import::mapping::{Catalogue, FilePlan, LinkTarget, MappedRow};
 use crate::import::request::FileSpec;
@@ -65,16 +65,17 @@ pub fn run_import(ctx: &WorkerCtx, job: &Job) -> Result<(), RunError> {
     let portal = PortalId(job.portal_id);
     let mut conn = ctx.db.conn()?;
     let Some(import) = db::imports::get(&mut conn, portal, job.import_id)? else {
-        queue::finish(&mut conn, job, Some("import no longer exists"))?;
+        ctx.db
+            .write(|c| queue::finish(c, job, Some("import no longer exists")))?;
         return Ok(());
     };
     if ImportState::parse(&import.state).is_none_or(ImportState::is_finished) {
-        queue::finish(&mut conn, job, None)?;
+        ctx.db.write(|c| queue::finish(c, job, None))?;
         return Ok(());
     }
     if job.attempts > super::MAX_ATTEMPTS {
         let reason = format!("gave up after {} attempts", job.attempts - 1);
-        write_txn(&mut conn, |c| {
+        ctx.db.write(|c| {
             db::imports::transition(
                 c,
                 portal,
@@ -91,7 +92,7 @@ pub fn run_import(ctx: &WorkerCtx, job: &Job) -> Result<(), RunError> {
         Ok(r) => r,
         Err(e) => {
             let reason = format!("stored importRequest is invalid: {e}");
-            write_txn(&mut conn, |c| {
+            ctx.db.write(|c| {
                 db::imports::transition(
                     c,
                     portal,
@@ -105,14 +106,16 @@ pub fn run_import(ctx: &WorkerCtx, job: &Job) -> Result<(), RunError> {
             return Ok(());
         }
     };
-    db::imports::transition(
-        &mut conn,
-        portal,
-        import.id,
-        &["STARTED", "DEFERRED"],
-        ImportState::Processing.as_str(),
-        None,
-    )?;
+    ctx.db.write(|c| {
+        db::imports::transition(
+            c,
+            portal,
+            import.id,
+            &["STARTED", "DEFERRED"],
+            ImportState::Processing.as_str(),
+            None,
+        )
+    })?;
     let files = db::files::for_import(&mut conn, portal, import.id)?;
     let mut custom = Vec::new();
     for ot in ObjectType::ALL {
@@ -162,8 +165,7 @@ pub fn run_import(ctx: &WorkerCtx, job: &Job) -> Result<(), RunError> {
         if let Some(Stop::Canceled) =
             process_file(ctx, &ictx, index as i32, file, spec, skip, &mut counters)?
         {
-            let mut conn = ctx.db.conn()?;
-            queue::finish(&mut conn, job, None)?;
+            ctx.db.write(|c| queue::finish(c, job, None))?;
             tracing::info!(
                 import_id = import.id,
                 portal = portal.0,
@@ -172,8 +174,7 @@ pub fn run_import(ctx: &WorkerCtx, job: &Job) -> Result<(), RunError> {
             return Ok(());
         }
     }
-    let mut conn = ctx.db.conn()?;
-    write_txn(&mut conn, |c| {
+    ctx.db.write(|c| {
         db::imports::transition(
             c,
             portal,
@@ -303,7 +304,6 @@ fn consume(
         if ctx.shutdown.load(Ordering::Relaxed) {
             return Err(RunError::Shutdown);
         }
-        let mut conn = ctx.db.conn()?;
         match item {
             Item::Failed(m) => return Err(RunError::Source(m)),
             Item::FileError(e) => {
@@ -313,24 +313,12 @@ fn consume(
                     drafts: Vec::new(),
                     errors: vec![e],
                 };
-                let stop = commit(
-                    ctx,
-                    ictx,
-                    &mut conn,
-                    index + 1,
-                    0,
-                    file,
-                    &[row],
-                    counters,
-                    false,
-                )?;
+                let stop = commit(ctx, ictx, index + 1, 0, file, &[row], counters, false)?;
                 return Ok(stop);
             }
             Item::Rows { rows, consumed } => {
                 done += consumed;
-                if let Some(stop) = commit(
-                    ctx, ictx, &mut conn, index, done, file, &rows, counters, true,
-                )? {
+                if let Some(stop) = commit(ctx, ictx, index, done, file, &rows, counters, true)? {
                     return Ok(Some(stop));
                 }
             }
@@ -344,7 +332,6 @@ fn consume(
 fn commit(
     ctx: &WorkerCtx,
     ictx: &ImportCtx,
-    conn: &mut DbConnection,
     file_index: i32,
     rows_done: i64,
     file: &FileRow,
@@ -353,7 +340,7 @@ fn commit(
     count_rows: bool,
 ) -> Result<Option<Stop>, RunError> {
     let (portal, import_id) = (ictx.portal, ictx.import_id);
-    let result = write_txn(conn, |c| {
+    let result = ctx.db.write(|c| {
         let state = db::imports::get(c, portal, import_id)?.map(|i| i.state);
         if state.as_deref() != Some(ImportState::Processing.as_str()) {
             return Ok(Err(Stop::Canceled));

@@ -27,10 +27,11 @@ fn canceling_a_queued_import_means_it_never_runs() {
 
 #[test]
 fn canceling_a_running_import_stops_it_and_keeps_what_was_committed() {
-    let s = TestServer::start_with(|c| c.batch_rows = 50);
+    // Default batch size: on SQLite the cancel must get its turn between two of the worker's batches.
+    let s = TestServer::start();
     let t = s.token(1, &[]);
     let mut csv = String::from("Email\n");
-    for i in 0..30_000 {
+    for i in 0..100_000 {
         csv.push_str(&format!("c{i}@cancel.example\n"));
     }
     let r = s.create_import(
@@ -58,7 +59,7 @@ fn canceling_a_running_import_stops_it_and_keeps_what_was_committed() {
     assert_eq!(end["state"], "CANCELED", "a late batch never turns it DONE");
     let created = counter(&end, "CREATED_OBJECTS");
     assert!(
-        created > 0 && created < 30_000,
+        created > 0 && created < 100_000,
         "stopped part-way: {created}"
     );
     assert_eq!(
