@@ -89,6 +89,11 @@ describe('TEN_SECONDLY_ROLLING limit (HUBPORT_RATE_LIMIT_PER_10S=3)', () => {
     assert.equal(err.code, 429);
     assert.equal(err.body.policyName, 'TEN_SECONDLY_ROLLING');
     assert.equal(err.body.category, 'RATE_LIMITS');
+
+    // A burst 429 says nothing about the daily budget: 4 calls out of 625,000 leave plenty.
+    const dailyLeft = Number(r.headers.get('x-hubspot-ratelimit-daily-remaining'));
+    assert.ok(dailyLeft > 0 && dailyLeft <= d[2],
+      `X-HubSpot-RateLimit-Daily-Remaining on the 10-secondly 429 is ${dailyLeft}; expected 1..${d[2]} (daily limit ${r.headers.get('x-hubspot-ratelimit-daily')})`);
   });
 
   test('SDK with numberOfApiCallRetries: 3 — 6 quick calls all succeed', { timeout: 90_000 }, async () => {

@@ -112,6 +112,13 @@ function check(exec) {
     }
   }
 
+  // Guard against a vacuous pass: every request of the collection ran in every pass.
+  const countRequests = (items) => items.reduce((n, it) => n + (it.item ? countRequests(it.item) : it.request ? 1 : 0), 0);
+  const expected = countRequests(original.item) * passes.length;
+  if (expected === 0 || rows.length !== expected) {
+    rows.push({ pass: '-', name: 'run', method: '-', url: '-', headers: [], code: null,
+      problems: [`expected ${expected} executions, got ${rows.length}`] });
+  }
   console.log(`\n== HubSpot's "${original.info?.name}" against ${baseUrl}`);
   for (const r of rows) {
     const verdict = r.problems.length ? 'FAIL' : 'ok  ';

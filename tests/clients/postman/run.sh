@@ -55,7 +55,8 @@ set -e
 # Summary: assertions of our collection + request checks of HubSpot's.
 node -e '
 const fs = require("fs");
-const [ours, theirs, rc1, rc2] = process.argv.slice(1);
+const [ours, theirs] = process.argv.slice(1);
+const rc1 = Number(process.argv[3]), rc2 = Number(process.argv[4]);
 let a = { total: 0, failed: 0 }, reqs = 0;
 try { const s = JSON.parse(fs.readFileSync(ours, "utf8")).run.stats; a = s.assertions; reqs = s.requests.total; } catch {}
 let rows = [];
@@ -71,6 +72,6 @@ console.log(`postman: ${passed} passed, ${failed} failed`);
 
 if [ $rc1 -ne 0 ] || [ $rc2 -ne 0 ]; then
   echo "== last lines of the server log:"
-  tail -n 20 "$HUBPORT_TMP/server.log" || true
+  tail -n 10 "$HUBPORT_TMP/server.log" || true
   exit 1
 fi

@@ -46,8 +46,9 @@ def _free_port() -> int:
 class HubportServer:
     """A hubport process on 127.0.0.1 with its own temporary database."""
 
-    def __init__(self, name: str, extra_env: dict[str, str] | None = None):
+    def __init__(self, name: str, extra_env: dict[str, str] | None = None, args: list[str] | None = None):
         self.name = name
+        self.args = list(args or [])
         self.binary = hubport_bin()
         self.dir = Path(tempfile.mkdtemp(prefix=f"hubport-py-{name}-"))
         self.env = {
@@ -74,7 +75,7 @@ class HubportServer:
             self.base_url = f"http://127.0.0.1:{self.port}"
             with open(self.stderr_path, "ab") as err:
                 self.proc = subprocess.Popen(
-                    [str(self.binary), "serve", "--bind", f"127.0.0.1:{self.port}"],
+                    [str(self.binary), "serve", "--bind", f"127.0.0.1:{self.port}", *self.args],
                     env=self.env,
                     stdin=subprocess.DEVNULL,
                     stdout=err,
@@ -120,7 +121,7 @@ class HubportServer:
         if os.environ.get("HUBPORT_KEEP_TMP") != "1":
             shutil.rmtree(self.dir, ignore_errors=True)
 
-    def stderr_tail(self, lines: int = 80) -> str:
+    def stderr_tail(self, lines: int = 50) -> str:
         try:
             text = self.stderr_path.read_text(errors="replace")
         except OSError:
@@ -181,8 +182,38 @@ def hubport_limited():
 
 
 @pytest.fixture(scope="session")
+def hubport_no_worker():
+    """`hubport serve --no-worker`: imports stay STARTED, so a cancel deterministically meets a
+    cancellable import."""
+    server = HubportServer(
+        "no-worker",
+        {"HUBPORT_RATE_LIMIT_PER_10S": "100000", "HUBPORT_RATE_LIMIT_PER_DAY": "10000000"},
+        args=["--no-worker"],
+    ).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
 def fixtures_dir() -> Path:
     return FIXTURES
+
+
+BIG_ROWS = 200_000
+
+
+@pytest.fixture(scope="session")
+def big_contacts_import(tmp_path_factory):
+    """A generated contacts file big enough to still be running when a cancel arrives
+    (about 3 s of work for a debug build; a cancel on SQLite may wait for a few batches),
+    with its importRequest: (path, request dict, rows)."""
+    from support import contacts_request, write_contacts_csv
+
+    path = write_contacts_csv(tmp_path_factory.mktemp("big"), "bulk-cancel.csv", BIG_ROWS, "cancel")
+    req = contacts_request(
+        path.name, [("Email", "email"), ("First Name", "firstname"), ("Last Name", "lastname")]
+    )
+    return path, req, BIG_ROWS
 
 
 # -- failure reports carry the servers' stderr ------------------------------------------------

@@ -68,7 +68,7 @@ def test_contacts_get_page(client):
 
 
 def test_contacts_get_page_limit(client):
-    page = client.crm.contacts.basic_api.get_page(limit=3, properties=["email"])
+    page = client.crm.contacts.basic_api.get_page(limit=3, properties=["email"], archived=False)
     assert len(page.results) == 3
 
 
@@ -150,6 +150,31 @@ def test_deals(client):
     assert northwind.properties["dealname"] == "Northwind annual"
     assert float(northwind.properties["amount"]) == 12500.0
     assert northwind.properties["closedate"].startswith("2027-01-15")
+
+
+def test_associations_from_multi_object_import(client):
+    """Each row of the multi-object sample links its contact, company and deal."""
+    companies = {c.properties["domain"]: c.id for c in client.crm.companies.get_all(properties=["domain"])}
+    deals = {d.properties["dealname"]: d.id for d in client.crm.deals.get_all(properties=["dealname"])}
+    mia = client.crm.contacts.basic_api.get_by_id(
+        contact_id="mia@northwind.example", id_property="email", associations=["companies", "deals"]
+    )
+    assert mia.associations is not None, "associations= must return the associations map"
+    assert sorted(a.id for a in mia.associations["companies"].results) == sorted(
+        [companies["northwind.example"], companies["fabrikam.example"]]
+    )
+    assert {a.type for a in mia.associations["companies"].results} == {"contact_to_company"}
+    assert sorted(a.id for a in mia.associations["deals"].results) == sorted(
+        [deals["Northwind annual"], deals["Fabrikam expansion"]]
+    )
+    page = client.crm.deals.basic_api.get_page(properties=["dealname"], associations=["contacts", "companies"])
+    by_name = {d.properties["dealname"]: d for d in page.results}
+    contoso = by_name["Contoso pilot"].associations
+    assert [a.id for a in contoso["companies"].results] == [companies["contoso.example"]]
+    assert [a.type for a in contoso["contacts"].results] == ["deal_to_contact"]
+    # Without associations= there is no map (HubSpot leaves it out).
+    plain = client.crm.contacts.basic_api.get_by_id(contact_id="mia@northwind.example", id_property="email")
+    assert plain.associations is None
 
 
 def test_generic_objects_api(client):
