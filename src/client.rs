@@ -3,7 +3,7 @@
 //! would, and follows the import's counters with a progress bar.
 
 use crate::crm::ObjectType;
-use crate::import::source::CsvSource;
+use crate::import::source::{CsvSource, RowSource};
 use serde_json::{json, Value};
 use std::fs::File;
 use std::io::Read;

@@ -7,6 +7,7 @@ pub mod links;
 pub mod mapping;
 pub mod request;
 pub mod row_error;
+pub mod sheet;
 pub mod source;
 
 pub use request::{ColumnMapping, ImportRequest, Operation};

@@ -228,12 +228,6 @@ impl ImportRequest {
                     FileFormat::Csv
                 }
             };
-            if format == FileFormat::Spreadsheet {
-                problem(
-                    at("fileFormat"),
-                    "SPREADSHEET files are not supported yet; upload the sheet as CSV".into(),
-                );
-            }
             let file_date_format = match f.date_format.as_deref() {
                 None => date_format,
                 Some(s) => DateFormat::parse(s).unwrap_or_else(|| {

@@ -25,6 +25,13 @@ pub enum SourceError {
     Io(#[from] std::io::Error),
 }
 
+/// Where rows come from: a CSV stream or a spreadsheet.
+pub trait RowSource {
+    fn header(&self) -> Option<&[String]>;
+    /// The next data row; `None` at the end. Blank rows are skipped.
+    fn next_row(&mut self) -> Option<Result<Result<Row, BrokenRow>, SourceError>>;
+}
+
 pub struct CsvSource<R: Read> {
     reader: csv::Reader<BufReader<R>>,
     header: Option<Vec<String>>,
@@ -95,13 +102,14 @@ impl<R: Read> CsvSource<R> {
         }
         Ok(source)
     }
+}
 
-    pub fn header(&self) -> Option<&[String]> {
+impl<R: Read> RowSource for CsvSource<R> {
+    fn header(&self) -> Option<&[String]> {
         self.header.as_deref()
     }
 
-    /// The next data row; `None` at the end. Blank rows are skipped.
-    pub fn next_row(&mut self) -> Option<Result<Result<Row, BrokenRow>, SourceError>> {
+    fn next_row(&mut self) -> Option<Result<Result<Row, BrokenRow>, SourceError>> {
         loop {
             let read = self.reader.read_byte_record(&mut self.record);
             let line = self.record.position().map_or(0, |p| p.line());

@@ -12,8 +12,10 @@ use crate::db::records::{NewRecord, RecordUpdate};
 use crate::db::{self, now, DbConnection, DbError};
 use crate::import::apply::{plan_batch, Counters, Existing, RecordRef};
 use crate::import::mapping::{Catalogue, FilePlan, LinkTarget, MappedRow};
+use crate::import::request::FileFormat;
 use crate::import::request::FileSpec;
-use crate::import::source::CsvSource;
+use crate::import::sheet::SheetSource;
+use crate::import::source::{CsvSource, RowSource};
 use crate::import::{ImportRequest, ImportState, RowError};
 use std::collections::BTreeMap;
 use std::sync::atomic::Ordering;
@@ -217,6 +219,17 @@ fn process_file(
     })
 }
 
+/// Spreadsheet readers need to seek: the stored file is copied to a temporary file first.
+fn open_sheet(
+    db: crate::db::Db,
+    file: &FileRow,
+    has_header: bool,
+) -> Result<Result<SheetSource, RowError>, String> {
+    let mut tmp = tempfile::NamedTempFile::new().map_err(|e| format!("temporary file: {e}"))?;
+    std::io::copy(&mut ChunkReader::new(db, file), tmp.as_file_mut()).map_err(|e| e.to_string())?;
+    Ok(SheetSource::open(tmp.path(), has_header))
+}
+
 fn produce(
     db: crate::db::Db,
     file: &FileRow,
@@ -226,12 +239,25 @@ fn produce(
     batch_rows: usize,
     tx: SyncSender<Item>,
 ) {
-    let mut source = match CsvSource::new(ChunkReader::new(db, file), spec.has_header) {
-        Ok(s) => s,
-        Err(e) => {
-            let _ = tx.send(Item::Failed(e.to_string()));
-            return;
-        }
+    let mut source: Box<dyn RowSource> = match spec.format {
+        FileFormat::Csv => match CsvSource::new(ChunkReader::new(db, file), spec.has_header) {
+            Ok(s) => Box::new(s),
+            Err(e) => {
+                let _ = tx.send(Item::Failed(e.to_string()));
+                return;
+            }
+        },
+        FileFormat::Spreadsheet => match open_sheet(db, file, spec.has_header) {
+            Ok(Ok(s)) => Box::new(s),
+            Ok(Err(e)) => {
+                let _ = tx.send(Item::FileError(e));
+                return;
+            }
+            Err(e) => {
+                let _ = tx.send(Item::Failed(e));
+                return;
+            }
+        },
     };
     let plan = match FilePlan::new(spec, source.header(), catalogue) {
         Ok(p) => p,

@@ -16,4 +16,5 @@ mod portal_isolation;
 mod properties;
 mod rate_limits;
 mod semantics;
+mod spreadsheets;
 mod support;
