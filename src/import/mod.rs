@@ -3,6 +3,7 @@
 
 pub mod apply;
 pub mod coerce;
+pub mod encoding;
 pub mod links;
 pub mod mapping;
 pub mod request;

@@ -1,6 +1,7 @@
-//! Rows out of an uploaded file, one at a time, whatever its size: delimiter sniffed from the
-//! first line, BOM dropped, each broken line reported as a row error instead of ending the file.
+//! Rows out of an uploaded file, one at a time, whatever its size: encoding detected and
+//! transcoded to UTF-8, delimiter sniffed from the first line, BOM dropped, each broken line reported as a row error instead of ending the file.
 
+use super::encoding::{detect, Decoded};
 use super::row_error::{ErrorType, RowError};
 use std::io::{BufRead, BufReader, Read};
 
@@ -23,6 +24,9 @@ pub struct BrokenRow {
 pub enum SourceError {
     #[error("could not read the file: {0}")]
     Io(#[from] std::io::Error),
+    /// The file as a whole cannot be read as rows (a file-wide row error, not a retry).
+    #[error("{}", .0.message)]
+    Unreadable(RowError),
 }
 
 /// Where rows come from: a CSV stream or a spreadsheet.
@@ -33,9 +37,12 @@ pub trait RowSource {
 }
 
 pub struct CsvSource<R: Read> {
-    reader: csv::Reader<BufReader<R>>,
+    reader: csv::Reader<BufReader<Decoded<BufReader<R>>>>,
     header: Option<Vec<String>>,
     record: csv::ByteRecord,
+    /// The spreadsheet row of the last record read: the header is row 1, every record one row
+    /// (a quoted cell spanning lines stays one row, as Excel shows it).
+    row: u64,
 }
 
 const DELIMITERS: [u8; 4] = [b',', b';', b'\t', b'|'];
@@ -67,13 +74,12 @@ fn sniff_delimiter(first: &[u8]) -> u8 {
 impl<R: Read> CsvSource<R> {
     /// Reads the header (when `has_header`) and gets ready to stream rows.
     pub fn new(inner: R, has_header: bool) -> Result<Self, SourceError> {
-        let mut buf = BufReader::with_capacity(64 * 1024, inner);
-        let head = buf.fill_buf()?;
-        let bom = head.starts_with(&[0xEF, 0xBB, 0xBF]);
-        let delimiter = sniff_delimiter(if bom { &head[3..] } else { head });
-        if bom {
-            buf.consume(3);
-        }
+        let mut raw = BufReader::with_capacity(64 * 1024, inner);
+        let (encoding, bom) = detect(raw.fill_buf()?)
+            .map_err(|m| SourceError::Unreadable(RowError::new(ErrorType::InvalidFileType, m)))?;
+        raw.consume(bom);
+        let mut buf = BufReader::with_capacity(64 * 1024, Decoded::new(raw, encoding));
+        let delimiter = sniff_delimiter(buf.fill_buf()?);
         let reader = csv::ReaderBuilder::new()
             .has_headers(false)
             .flexible(true)
@@ -83,8 +89,10 @@ impl<R: Read> CsvSource<R> {
             reader,
             header: None,
             record: csv::ByteRecord::new(),
+            row: 0,
         };
         if has_header {
+            source.row = 1;
             // A header that is not valid UTF-8 still names columns well enough to match by position.
             if source
                 .reader
@@ -112,14 +120,14 @@ impl<R: Read> RowSource for CsvSource<R> {
     fn next_row(&mut self) -> Option<Result<Result<Row, BrokenRow>, SourceError>> {
         loop {
             let read = self.reader.read_byte_record(&mut self.record);
-            let line = self.record.position().map_or(0, |p| p.line());
+            self.row += 1;
+            let line = self.row;
             match read {
                 Ok(false) => return None,
                 Ok(true) => {}
                 Err(e) => match e.kind() {
                     csv::ErrorKind::Io(_) => return Some(Err(csv_io(e))),
                     _ => {
-                        let line = e.position().map_or(line, |p| p.line());
                         return Some(Ok(Err(BrokenRow {
                             line,
                             cells: Vec::new(),
@@ -188,7 +196,7 @@ mod tests {
 
     #[test]
     fn header_rows_and_line_numbers() {
-        let (h, r) = rows(b"a,b\n1,2\n\"x\ny\",3\n4,5\n\n\n", true);
+        let (h, r) = rows(b"a,b\r\n1,2\r\n\"x\ny\",3\r\n4,5\r\n\r\n\r\n", true);
         assert_eq!(h.unwrap(), ["a", "b"]);
         let ok: Vec<_> = r.into_iter().map(Result::unwrap).collect();
         assert_eq!(ok.len(), 3, "trailing blank lines are not rows");
@@ -201,7 +209,10 @@ mod tests {
         );
         assert_eq!(ok[1].cells[0], "x\ny");
         assert_eq!(ok[1].line, 3);
-        assert_eq!(ok[2].line, 5, "a quoted newline spans two file lines");
+        assert_eq!(
+            ok[2].line, 4,
+            "a quoted newline stays in one spreadsheet row"
+        );
     }
 
     #[test]
@@ -215,12 +226,32 @@ mod tests {
     }
 
     #[test]
-    fn invalid_utf8_is_a_row_error_and_the_file_goes_on() {
+    fn latin1_files_are_transcoded_and_later_invalid_utf8_is_a_row_error() {
         let (_, r) = rows(b"a,b\n1,caf\xE9\n2,ok\n", true);
-        let broken = r[0].as_ref().unwrap_err();
+        assert_eq!(
+            r[0].as_ref().unwrap().cells,
+            ["1", "café"],
+            "Windows-1252 detected and transcoded"
+        );
+        // UTF-8 for the first 64 KiB, then a stray Latin-1 byte: that row alone is refused.
+        let mut text = b"a,b\n".to_vec();
+        for i in 0..5000 {
+            text.extend_from_slice(format!("{i},caf\u{e9} and some padding text\n").as_bytes());
+        }
+        text.extend_from_slice(b"x,caf\xE9\n2,ok\n");
+        let (_, r) = rows(&text, true);
+        let broken = r[5000].as_ref().unwrap_err();
         assert_eq!(broken.error.error_type, ErrorType::CouldNotParseRow);
-        assert_eq!(broken.line, 2);
-        assert_eq!(r[1].as_ref().unwrap().cells, ["2", "ok"]);
+        assert_eq!(broken.line, 5002);
+        assert_eq!(r[5001].as_ref().unwrap().cells, ["2", "ok"]);
+    }
+
+    #[test]
+    fn binary_content_is_unreadable() {
+        assert!(matches!(
+            CsvSource::new(&b"\x00\x01\x02garbage\xff"[..], true),
+            Err(SourceError::Unreadable(_))
+        ));
     }
 
     #[test]

@@ -15,7 +15,7 @@ use crate::import::mapping::{Catalogue, FilePlan, LinkTarget, MappedRow};
 use crate::import::request::FileFormat;
 use crate::import::request::FileSpec;
 use crate::import::sheet::SheetSource;
-use crate::import::source::{CsvSource, RowSource};
+use crate::import::source::{CsvSource, RowSource, SourceError};
 use crate::import::{ImportRequest, ImportState, RowError};
 use std::collections::BTreeMap;
 use std::sync::atomic::Ordering;
@@ -242,6 +242,10 @@ fn produce(
     let mut source: Box<dyn RowSource> = match spec.format {
         FileFormat::Csv => match CsvSource::new(ChunkReader::new(db, file), spec.has_header) {
             Ok(s) => Box::new(s),
+            Err(SourceError::Unreadable(e)) => {
+                let _ = tx.send(Item::FileError(e));
+                return;
+            }
             Err(e) => {
                 let _ = tx.send(Item::Failed(e.to_string()));
                 return;

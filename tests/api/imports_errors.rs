@@ -76,26 +76,30 @@ fn errors_page_with_cursor_and_optional_message_and_row_data() {
 fn broken_lines_are_row_errors_and_the_rest_of_the_file_imports() {
     let s = TestServer::start();
     let t = s.token(1, &[]);
-    let mut csv = b"Email,First\nok1@x.example,One\ntoo,many,cells\nlatin1@x.example,Jos\xe9\nok2@x.example,\"Two\"\n".to_vec();
-    csv.extend_from_slice(b"\n\n");
-    let done = s.import(
-        &t,
-        &contacts_request(
-            "b.csv",
-            "UPSERT",
-            &[("Email", "email"), ("First", "firstname")],
-        ),
-        &[("b.csv", &csv)],
+    // UTF-8 for well over the 64 KiB the encoding is judged on, then a line of the wrong width
+    // and a line with a stray Latin-1 byte, then trailing blank lines.
+    let mut csv = b"Email,First\n".to_vec();
+    for i in 0..3000 {
+        csv.extend_from_slice(
+            format!("ok{i}@x.example,Zo\u{eb} number {i} with padding\n").as_bytes(),
+        );
+    }
+    csv.extend_from_slice(
+        b"too,many,cells\nlatin1@x.example,Jos\xe9\nlast@x.example,\"Last\"\n\n\n",
     );
+    let request = contacts_request(
+        "b.csv",
+        "UPSERT",
+        &[("Email", "email"), ("First", "firstname")],
+    );
+    let done = s.import(&t, &request, &[("b.csv", &csv)]);
     assert_eq!(done["state"], "DONE");
-    assert_eq!(
-        (
-            counter(&done, "TOTAL_ROWS"),
-            counter(&done, "CREATED_OBJECTS"),
-            counter(&done, "ERRORS")
-        ),
-        (4, 2, 2)
+    let got = (
+        counter(&done, "TOTAL_ROWS"),
+        counter(&done, "CREATED_OBJECTS"),
+        counter(&done, "ERRORS"),
     );
+    assert_eq!(got, (3003, 3001, 2));
     let errors = s.get(
         &t,
         &format!(
@@ -117,10 +121,15 @@ fn broken_lines_are_row_errors_and_the_rest_of_the_file_imports() {
     assert_eq!(
         types,
         [
-            ("INCORRECT_NUMBER_OF_COLUMNS", 3),
-            ("COULD_NOT_PARSE_ROW", 4)
+            ("INCORRECT_NUMBER_OF_COLUMNS", 3002),
+            ("COULD_NOT_PARSE_ROW", 3003)
         ]
     );
+    let last = s.get(
+        &t,
+        "/crm/v3/objects/contacts/last@x.example?idProperty=email&properties=firstname",
+    );
+    assert_eq!(last.json["properties"]["firstname"], "Last");
 }
 
 #[test]

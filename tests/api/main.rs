@@ -15,6 +15,7 @@ mod operations;
 mod portal_isolation;
 mod properties;
 mod rate_limits;
+mod real_world_files;
 mod semantics;
 mod spreadsheets;
 mod support;
