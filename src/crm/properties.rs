@@ -405,3 +405,19 @@ mod tests {
         );
     }
 }
+
+/// Position of a default lifecycle stage; imports never move a record to an earlier one.
+/// `other` and custom stages have no position and are always accepted.
+pub fn lifecycle_rank(stage: &str) -> Option<usize> {
+    [
+        "subscriber",
+        "lead",
+        "marketingqualifiedlead",
+        "salesqualifiedlead",
+        "opportunity",
+        "customer",
+        "evangelist",
+    ]
+    .iter()
+    .position(|s| *s == stage)
+}

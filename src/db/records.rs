@@ -220,3 +220,13 @@ pub fn update(
     }
     Ok(())
 }
+
+/// Refreshes PostgreSQL's planner statistics of the record tables (SQLite needs none: its
+/// planner prefers the unique key index without them).
+pub fn refresh_statistics(conn: &mut DbConnection) -> Result<(), DbError> {
+    if let DbConnection::Postgres(c) = conn {
+        use diesel::connection::SimpleConnection;
+        c.batch_execute("ANALYZE contacts, companies, deals")?;
+    }
+    Ok(())
+}

@@ -5,6 +5,7 @@
 use super::mapping::{MappedRow, RecordDraft};
 use super::request::Operation;
 use super::row_error::{ErrorType, RowError};
+use crate::crm::properties::lifecycle_rank;
 use crate::crm::ObjectType;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -290,9 +291,16 @@ pub fn plan_batch(
     plan
 }
 
-/// Later non-blank values win; drafts never carry blanks, so nothing is cleared.
+/// Later non-blank values win; drafts never carry blanks, so nothing is cleared. The lifecycle
+/// stage only moves forward (HubSpot's rule for imports).
 fn merge(into: &mut Properties, draft: &RecordDraft) {
     for (k, v) in &draft.properties {
+        if k == "lifecyclestage" {
+            let old = into.get(k).and_then(|s| lifecycle_rank(s));
+            if matches!((old, lifecycle_rank(v)), (Some(o), Some(n)) if n < o) {
+                continue;
+            }
+        }
         into.insert(k.clone(), v.clone());
     }
 }

@@ -2,7 +2,7 @@
 //! coerced by its property's type, and one `RecordDraft` per object type comes out, keyed by
 //! record id or alternate key (email, domain) when the row has one.
 
-use super::coerce::{coerce_value, normalize_domain, normalize_email, DateFormat};
+use super::coerce::{coerce_value, e164, normalize_domain, normalize_email, DateFormat};
 use super::request::{ColumnType, FileSpec};
 use super::row_error::{ErrorType, RowError};
 use super::source::Row;
@@ -271,6 +271,13 @@ impl FilePlan {
                         Ok(Some(v)) => {
                             if ot.alternate_key() == Some(def.name.as_str()) {
                                 draft.key = Some(v.clone());
+                            }
+                            if ot == ObjectType::Contact && def.name == "phone" {
+                                if let Some(e164) = e164(&v) {
+                                    draft
+                                        .properties
+                                        .insert("hs_calculated_phone_number".into(), e164);
+                                }
                             }
                             draft.properties.insert(def.name.clone(), v);
                         }

@@ -330,6 +330,7 @@ fn consume(
     rx: Receiver<Item>,
 ) -> Result<Option<Stop>, RunError> {
     let mut done = skip;
+    let mut batches: u64 = 0;
     for item in rx {
         if ctx.shutdown.load(Ordering::Relaxed) {
             return Err(RunError::Shutdown);
@@ -350,6 +351,18 @@ fn consume(
                 done += consumed;
                 if let Some(stop) = commit(ctx, ictx, index, done, file, &rows, counters, true)? {
                     return Ok(Some(stop));
+                }
+                batches += 1;
+                // Tables an import fills have no planner statistics yet; without them PostgreSQL
+                // reads every record of the portal to find a batch's keys.
+                if batches.is_power_of_two() {
+                    if let Err(e) = ctx
+                        .db
+                        .conn()
+                        .and_then(|mut c| db::records::refresh_statistics(&mut c))
+                    {
+                        tracing::warn!(error = %e, "could not refresh planner statistics");
+                    }
                 }
             }
         }

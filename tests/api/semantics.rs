@@ -199,3 +199,53 @@ fn the_same_key_twice_in_one_file_is_one_record() {
     assert_eq!(ann["properties"]["city"], "Rome");
     assert_eq!(s.all_records(&t, "contacts", "email").len(), 2);
 }
+
+#[test]
+fn lifecycle_stage_only_moves_forward_and_phones_get_e164() {
+    let s = TestServer::start();
+    let t = s.token(1, &[]);
+    let cols = [
+        ("Email", "email"),
+        ("Stage", "lifecyclestage"),
+        ("Phone", "phone"),
+    ];
+    s.import(
+        &t,
+        &contacts_request("a.csv", "UPSERT", &cols),
+        &[(
+            "a.csv",
+            b"Email,Stage,Phone\nann@x.example,Customer,(555) 123-4567\n",
+        )],
+    );
+    s.import(
+        &t,
+        &contacts_request("b.csv", "UPSERT", &cols),
+        &[("b.csv", b"Email,Stage,Phone\nann@x.example,lead,\n")],
+    );
+    let ann = s.get(&t, "/crm/v3/objects/contacts/ann@x.example?idProperty=email&properties=lifecyclestage,phone,hs_calculated_phone_number");
+    assert_eq!(
+        ann.json["properties"]["lifecyclestage"], "customer",
+        "an import never moves the stage backwards"
+    );
+    assert_eq!(
+        ann.json["properties"]["phone"], "(555) 123-4567",
+        "kept as given"
+    );
+    assert_eq!(
+        ann.json["properties"]["hs_calculated_phone_number"],
+        "+15551234567"
+    );
+    s.import(
+        &t,
+        &contacts_request("c.csv", "UPSERT", &cols),
+        &[("c.csv", b"Email,Stage,Phone\nann@x.example,evangelist,\n")],
+    );
+    let ann = s.get(
+        &t,
+        "/crm/v3/objects/contacts/ann@x.example?idProperty=email&properties=lifecyclestage",
+    );
+    assert_eq!(
+        ann.json["properties"]["lifecyclestage"], "evangelist",
+        "forward is fine"
+    );
+}

@@ -178,3 +178,36 @@ fn counters_round_trip_through_json() {
     assert_eq!(Counters::from_json(&c.to_json()), c);
     assert_eq!(c.to_json()["TOTAL_ROWS"], 5);
 }
+
+#[test]
+fn lifecycle_stage_never_moves_backwards() {
+    let r = rows(vec![
+        contact("a@x.example", &[("lifecyclestage", "lead")]),
+        contact("b@x.example", &[("lifecyclestage", "opportunity")]),
+        contact("c@x.example", &[("lifecyclestage", "other")]),
+    ]);
+    let mut existing = stored(1, "a@x.example", &[("lifecyclestage", "customer")], None);
+    let mut more = stored(2, "b@x.example", &[("lifecyclestage", "lead")], None);
+    existing
+        .get_mut(&ObjectType::Contact)
+        .unwrap()
+        .append(more.get_mut(&ObjectType::Contact).unwrap());
+    let mut other = stored(3, "c@x.example", &[("lifecyclestage", "customer")], None);
+    existing
+        .get_mut(&ObjectType::Contact)
+        .unwrap()
+        .append(other.get_mut(&ObjectType::Contact).unwrap());
+    let plan = plan_batch(&r, 1, |_| Operation::Upsert, &existing);
+    let stage = |id: i64| {
+        plan.writes[&ObjectType::Contact]
+            .updates
+            .iter()
+            .find(|u| u.id == id)
+            .unwrap()
+            .properties["lifecyclestage"]
+            .clone()
+    };
+    assert_eq!(stage(1), "customer", "lead would be backwards");
+    assert_eq!(stage(2), "opportunity", "forward is fine");
+    assert_eq!(stage(3), "other", "other has no rank");
+}

@@ -161,3 +161,21 @@ fn custom_properties_are_mapped_and_coerced() {
     let bad = p.map_row(row(3, &["a@b.example", "big"]));
     assert_eq!(bad.errors[0].error_type, ErrorType::CouldNotParseNumber);
 }
+
+#[test]
+fn phones_are_kept_and_normalised_to_e164() {
+    let req = r#"{"name":"p","files":[{"fileName":"a.csv","fileImportPage":{"columnMappings":[
+        {"columnObjectTypeId":"0-1","columnName":"Email","propertyName":"email"},
+        {"columnObjectTypeId":"0-1","columnName":"Phone","propertyName":"phone"}]}}]}"#;
+    let p = plan(req, &["Email", "Phone"]);
+    let m = p.map_row(row(2, &["a@b.example", "(555) 123-4567"]));
+    assert_eq!(m.drafts[0].properties["phone"], "(555) 123-4567");
+    assert_eq!(
+        m.drafts[0].properties["hs_calculated_phone_number"],
+        "+15551234567"
+    );
+    let m = p.map_row(row(3, &["b@b.example", "12"]));
+    assert!(!m.drafts[0]
+        .properties
+        .contains_key("hs_calculated_phone_number"));
+}
