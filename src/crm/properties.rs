@@ -301,6 +301,22 @@ static DEALS: LazyLock<Vec<PropertyDef>> = LazyLock::new(|| {
     build("dealinformation", &rows)
 });
 
+/// Position of a default lifecycle stage; imports never move a record to an earlier one.
+/// `other` and custom stages have no position and are always accepted.
+pub fn lifecycle_rank(stage: &str) -> Option<usize> {
+    [
+        "subscriber",
+        "lead",
+        "marketingqualifiedlead",
+        "salesqualifiedlead",
+        "opportunity",
+        "customer",
+        "evangelist",
+    ]
+    .iter()
+    .position(|s| *s == stage)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -404,20 +420,4 @@ mod tests {
             Some(opt)
         );
     }
-}
-
-/// Position of a default lifecycle stage; imports never move a record to an earlier one.
-/// `other` and custom stages have no position and are always accepted.
-pub fn lifecycle_rank(stage: &str) -> Option<usize> {
-    [
-        "subscriber",
-        "lead",
-        "marketingqualifiedlead",
-        "salesqualifiedlead",
-        "opportunity",
-        "customer",
-        "evangelist",
-    ]
-    .iter()
-    .position(|s| *s == stage)
 }
