@@ -19,6 +19,8 @@ pub struct UploadedFile {
 pub struct ImportView {
     pub row: ImportRow,
     pub file_ids: Vec<i64>,
+    /// The API key (id, name) that started the import.
+    pub started_by: Option<(i64, String)>,
 }
 
 fn invalid(message: String, details: Vec<ErrorDetail>) -> ApiError {
@@ -131,10 +133,8 @@ pub fn create(
         files = attached.len(),
         "import created"
     );
-    Ok(ImportView {
-        row,
-        file_ids: attached.iter().map(|(id, _)| *id).collect(),
-    })
+    // Read back as every other answer is built, files and key included.
+    get(db, who.portal, row.id)
 }
 
 fn with_files(
@@ -144,6 +144,8 @@ fn with_files(
 ) -> Result<Vec<ImportView>, DbError> {
     let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
     let pairs = db::files::ids_for_imports(conn, portal, &ids)?;
+    let key_ids: Vec<i64> = rows.iter().filter_map(|r| r.api_key_id).collect();
+    let keys = db::keys::names(conn, portal, &key_ids)?;
     Ok(rows
         .into_iter()
         .map(|row| {
@@ -152,7 +154,15 @@ fn with_files(
                 .filter(|(i, _)| *i == row.id)
                 .map(|(_, f)| *f)
                 .collect();
-            ImportView { row, file_ids }
+            let started_by = keys
+                .iter()
+                .find(|(k, _)| Some(*k) == row.api_key_id)
+                .cloned();
+            ImportView {
+                row,
+                file_ids,
+                started_by,
+            }
         })
         .collect())
 }

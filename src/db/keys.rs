@@ -85,3 +85,19 @@ pub fn revoke(conn: &mut DbConnection, id: i64) -> Result<bool, DbError> {
     .execute(conn)?;
     Ok(n > 0)
 }
+
+/// `(id, name)` of the portal's keys among `ids` (revoked ones included: history stays readable).
+pub fn names(
+    conn: &mut DbConnection,
+    portal: PortalId,
+    ids: &[i64],
+) -> Result<Vec<(i64, String)>, DbError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(api_keys::table
+        .filter(api_keys::id.eq_any(ids))
+        .filter(api_keys::portal_id.eq(portal.0))
+        .select((api_keys::id, api_keys::name))
+        .load(conn)?)
+}

@@ -230,3 +230,45 @@ pub fn refresh_statistics(conn: &mut DbConnection) -> Result<(), DbError> {
     }
     Ok(())
 }
+
+/// Contacts whose secondary emails include any of `emails`: `(email, contact id)`.
+pub fn find_by_secondary_email(
+    conn: &mut DbConnection,
+    portal: PortalId,
+    emails: &[String],
+) -> Result<Vec<(String, i64)>, DbError> {
+    use super::schema::contact_emails as ce;
+    use diesel::prelude::*;
+    if emails.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(ce::table
+        .filter(ce::portal_id.eq(portal.0))
+        .filter(ce::email.eq_any(emails))
+        .select((ce::email, ce::contact_id))
+        .load(conn)?)
+}
+
+/// Makes the secondary-email index of `contact_id` exactly `emails`.
+pub fn set_secondary_emails(
+    conn: &mut DbConnection,
+    portal: PortalId,
+    contact_id: i64,
+    emails: &[String],
+) -> Result<(), DbError> {
+    use super::schema::contact_emails as ce;
+    use diesel::prelude::*;
+    diesel::delete(
+        ce::table
+            .filter(ce::portal_id.eq(portal.0))
+            .filter(ce::contact_id.eq(contact_id)),
+    )
+    .execute(conn)?;
+    for e in emails {
+        crate::db_run!(&mut *conn, c => diesel::insert_into(ce::table)
+            .values((ce::portal_id.eq(portal.0), ce::email.eq(e), ce::contact_id.eq(contact_id)))
+            .on_conflict_do_nothing()
+            .execute(c))?;
+    }
+    Ok(())
+}

@@ -117,7 +117,16 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    contact_emails (portal_id, email) {
+        portal_id -> BigInt,
+        email -> Text,
+        contact_id -> BigInt,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
+    contact_emails,
     associations,
     settings,
     api_keys,

@@ -71,7 +71,7 @@ pub async fn create(
     match created {
         Ok(view) => {
             state.notify_workers();
-            Ok(HttpResponse::Ok().json(PublicImportResponse::new(&view.row, &view.file_ids)))
+            Ok(HttpResponse::Ok().json(PublicImportResponse::new(&view)))
         }
         Err(e) => {
             upload::discard(&state, portal, ids).await;
@@ -107,10 +107,7 @@ pub async fn list(
     let (views, next) = blocking(&state, move |db| imports::list(db, portal, after, limit)).await?;
     Ok(
         HttpResponse::Ok().json(CollectionResponsePublicImportResponseForwardPaging {
-            results: views
-                .iter()
-                .map(|v| PublicImportResponse::new(&v.row, &v.file_ids))
-                .collect(),
+            results: views.iter().map(PublicImportResponse::new).collect(),
             paging: next_page(&req, next),
         }),
     )
@@ -134,7 +131,7 @@ pub async fn get(
     let id = import_id(&path)?;
     let portal = who.portal;
     let view = blocking(&state, move |db| imports::get(db, portal, id)).await?;
-    Ok(HttpResponse::Ok().json(PublicImportResponse::new(&view.row, &view.file_ids)))
+    Ok(HttpResponse::Ok().json(PublicImportResponse::new(&view)))
 }
 
 /// Cancel an active import.

@@ -1,7 +1,6 @@
 //! HubSpot's wire shapes (field names and required fields as in the published specs).
 
 use crate::db::errors::ImportErrorRow;
-use crate::db::imports::ImportRow;
 use crate::import::ImportRequest;
 use serde::Serialize;
 use serde_json::Value;
@@ -34,6 +33,16 @@ pub struct PublicImportResponse {
     pub metadata: PublicImportMetadata,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error_message: Option<String>,
+    /// hubport's addition: the API key that started the import.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub started_by: Option<StartedBy>,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct StartedBy {
+    pub key_id: String,
+    pub key_name: String,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -47,7 +56,8 @@ pub struct PublicImportMetadata {
 }
 
 impl PublicImportResponse {
-    pub fn new(row: &ImportRow, file_ids: &[i64]) -> Self {
+    pub fn new(view: &crate::app::imports::ImportView) -> Self {
+        let (row, file_ids) = (&view.row, &view.file_ids);
         let echo = ImportRequest::parse(&row.request_json)
             .map(|r| r.echo_json())
             .unwrap_or_else(|_| serde_json::from_str(&row.request_json).unwrap_or(Value::Null));
@@ -73,6 +83,10 @@ impl PublicImportResponse {
                 object_lists: Vec::new(),
             },
             error_message: row.failure_reason.clone(),
+            started_by: view.started_by.as_ref().map(|(id, name)| StartedBy {
+                key_id: id.to_string(),
+                key_name: name.clone(),
+            }),
         }
     }
 }

@@ -2,7 +2,7 @@
 //! update (merging values in file order), and which become row errors under the import's
 //! operation (CREATE / UPDATE / UPSERT). Pure: the worker loads `Existing` and writes the result.
 
-use super::mapping::{MappedRow, RecordDraft};
+use super::mapping::{MappedRow, RecordDraft, ADDITIONAL_EMAILS};
 use super::request::Operation;
 use super::row_error::{ErrorType, RowError};
 use crate::crm::properties::lifecycle_rank;
@@ -162,10 +162,20 @@ pub fn plan_batch(
         let stored = existing.get(&ot).map(Vec::as_slice).unwrap_or(&[]);
         let mut records: HashMap<i64, Existing> =
             stored.iter().map(|e| (e.id, e.clone())).collect();
+        // Secondary emails find their contact too; a primary key wins over a secondary one.
         let mut by_key: HashMap<String, RecordRef> = stored
             .iter()
-            .filter_map(|e| e.key.clone().map(|k| (k, RecordRef::Stored(e.id))))
+            .flat_map(|e| {
+                aliases_of(&e.properties)
+                    .into_iter()
+                    .map(move |a| (a, RecordRef::Stored(e.id)))
+            })
             .collect();
+        by_key.extend(
+            stored
+                .iter()
+                .filter_map(|e| e.key.clone().map(|k| (k, RecordRef::Stored(e.id)))),
+        );
         let mut touched: Vec<i64> = Vec::new();
         let mut touched_set: HashSet<i64> = HashSet::new();
         let mut writes = ObjectWrites::default();
@@ -215,6 +225,15 @@ pub fn plan_batch(
                     if let Some(k) = &draft.key {
                         by_key.insert(k.clone(), new);
                     }
+                    for e in add_aliases(
+                        &mut props,
+                        draft.key.as_ref(),
+                        &draft.aliases,
+                        new,
+                        &mut by_key,
+                    ) {
+                        plan.errors.push((i, e.object(ot)));
+                    }
                     row_refs[i].push((ot, new));
                     writes.inserts.push(Insert {
                         key: draft.key.clone(),
@@ -223,7 +242,18 @@ pub fn plan_batch(
                     plan.counters.created += 1;
                 }
                 Some(RecordRef::New(ix)) => {
-                    merge(&mut writes.inserts[ix].properties, draft);
+                    let key = writes.inserts[ix].key.clone();
+                    let merged = &mut writes.inserts[ix].properties;
+                    merge(merged, &primary_kept(draft, key.as_ref()));
+                    for e in add_aliases(
+                        merged,
+                        key.as_ref(),
+                        &draft.aliases,
+                        RecordRef::New(ix),
+                        &mut by_key,
+                    ) {
+                        plan.errors.push((i, e.object(ot)));
+                    }
                     row_refs[i].push((ot, RecordRef::New(ix)));
                     plan.counters.property_values += draft.properties.len() as i64;
                     plan.counters.updated += 1;
@@ -243,7 +273,11 @@ pub fn plan_batch(
                         );
                         continue;
                     }
-                    if let Some(k) = &draft.key {
+                    // Matched through a secondary email: the contact keeps its primary one.
+                    let via_alias = draft.key.as_ref().is_some_and(|k| {
+                        rec.key.as_ref() != Some(k) && aliases_of(&rec.properties).contains(k)
+                    });
+                    if let (Some(k), false) = (&draft.key, via_alias) {
                         if rec.key.as_ref() != Some(k) {
                             if by_key.contains_key(k) {
                                 fail(
@@ -264,7 +298,16 @@ pub fn plan_batch(
                             rec.key = Some(k.clone());
                         }
                     }
-                    merge(&mut rec.properties, draft);
+                    merge(&mut rec.properties, &primary_kept(draft, rec.key.as_ref()));
+                    for e in add_aliases(
+                        &mut rec.properties,
+                        rec.key.as_ref(),
+                        &draft.aliases,
+                        RecordRef::Stored(id),
+                        &mut by_key,
+                    ) {
+                        plan.errors.push((i, e.object(ot)));
+                    }
                     if touched_set.insert(id) {
                         touched.push(id);
                     }
@@ -289,6 +332,62 @@ pub fn plan_batch(
     plan.errors.sort_by_key(|(i, _)| *i);
     plan.counters.errors = plan.errors.len() as i64;
     plan
+}
+
+/// A record's secondary emails, from its `hs_additional_emails`.
+pub fn aliases_of(p: &Properties) -> Vec<String> {
+    p.get(ADDITIONAL_EMAILS)
+        .map(|s| {
+            s.split(';')
+                .map(str::trim)
+                .filter(|e| !e.is_empty())
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The draft without its `email` when that is not the record's primary email (it matched a
+/// secondary one, which must not replace the primary).
+fn primary_kept(draft: &RecordDraft, primary: Option<&String>) -> RecordDraft {
+    let mut d = draft.clone();
+    if d.key.is_some() && d.key.as_ref() != primary {
+        d.properties.remove("email");
+    }
+    d
+}
+
+/// Adds secondary emails to a contact (union, `;`-separated); an address that belongs to
+/// another contact is refused with `SECONDARY_EMAIL_WRITE_FAILURE`.
+fn add_aliases(
+    props: &mut Properties,
+    primary: Option<&String>,
+    new: &[String],
+    owner: RecordRef,
+    by_key: &mut HashMap<String, RecordRef>,
+) -> Vec<RowError> {
+    let mut errors = Vec::new();
+    if new.is_empty() {
+        return errors;
+    }
+    let mut all = aliases_of(props);
+    for a in new {
+        if Some(a) == primary || all.contains(a) {
+            continue;
+        }
+        match by_key.get(a) {
+            Some(other) if *other != owner => errors.push(RowError::new(
+                ErrorType::SecondaryEmailWriteFailure,
+                format!("'{a}' already belongs to another contact"),
+            )),
+            _ => {
+                by_key.insert(a.clone(), owner);
+                all.push(a.clone());
+            }
+        }
+    }
+    props.insert(ADDITIONAL_EMAILS.into(), all.join(";"));
+    errors
 }
 
 /// Later non-blank values win; drafts never carry blanks, so nothing is cleared. The lifecycle

@@ -44,7 +44,12 @@ pub struct RecordDraft {
     pub properties: BTreeMap<String, String>,
     /// Other records this one is to be associated with (besides the row's other objects).
     pub links: Vec<Link>,
+    /// A contact's secondary emails (normalised), added to `hs_additional_emails`.
+    pub aliases: Vec<String>,
 }
+
+/// The contact property holding secondary emails, `;`-separated.
+pub const ADDITIONAL_EMAILS: &str = "hs_additional_emails";
 
 /// An association asked for by a cell: the other record's alternate key or record id.
 #[derive(Debug, Clone, PartialEq)]
@@ -222,6 +227,7 @@ impl FilePlan {
                 key: None,
                 properties: BTreeMap::new(),
                 links: Vec::new(),
+                aliases: Vec::new(),
             };
             let mut unusable = false;
             for col in self.columns.iter().filter(|c| c.object_type == ot) {
@@ -267,6 +273,40 @@ impl FilePlan {
                         .object(ot)
                         .cell(col.index, raw),
                     ),
+                    Target::Property(def)
+                        if ot == ObjectType::Contact
+                            && (def.name == "email" || def.name == ADDITIONAL_EMAILS) =>
+                    {
+                        // Several addresses in one cell: the first of an `email` cell is the
+                        // contact's email, every other one a secondary email.
+                        let primary = def.name == "email";
+                        for (n, part) in raw
+                            .split([';', ','])
+                            .map(str::trim)
+                            .filter(|p| !p.is_empty())
+                            .enumerate()
+                        {
+                            match normalize_email(part) {
+                                Ok(v) if primary && n == 0 => {
+                                    draft.key = Some(v.clone());
+                                    draft.properties.insert("email".into(), v);
+                                }
+                                Ok(v) => {
+                                    if !draft.aliases.contains(&v) {
+                                        draft.aliases.push(v);
+                                    }
+                                }
+                                Err(e) => {
+                                    unusable |= primary && n == 0;
+                                    errors.push(
+                                        RowError::new(e.error_type, e.message)
+                                            .object(ot)
+                                            .cell(col.index, part),
+                                    );
+                                }
+                            }
+                        }
+                    }
                     Target::Property(def) => match coerce_value(def, raw, self.date_format) {
                         Ok(Some(v)) => {
                             if ot.alternate_key() == Some(def.name.as_str()) {
@@ -296,7 +336,9 @@ impl FilePlan {
                     },
                 }
             }
-            if !unusable && (draft.id.is_some() || !draft.properties.is_empty()) {
+            if !unusable
+                && (draft.id.is_some() || !draft.properties.is_empty() || !draft.aliases.is_empty())
+            {
                 drafts.push(draft);
             }
         }

@@ -10,8 +10,8 @@ use crate::db::errors::NewImportError;
 use crate::db::files::{ChunkReader, FileRow};
 use crate::db::records::{NewRecord, RecordUpdate};
 use crate::db::{self, now, DbConnection, DbError};
-use crate::import::apply::{plan_batch, Counters, Existing, RecordRef};
-use crate::import::mapping::{Catalogue, FilePlan, LinkTarget, MappedRow};
+use crate::import::apply::{aliases_of, plan_batch, Counters, Existing, RecordRef};
+use crate::import::mapping::{Catalogue, FilePlan, LinkTarget, MappedRow, ADDITIONAL_EMAILS};
 use crate::import::request::FileFormat;
 use crate::import::request::FileSpec;
 use crate::import::sheet::SheetSource;
@@ -413,6 +413,17 @@ fn commit(
                 })
                 .collect();
             db::records::update(c, portal, *ot, &updates)?;
+            if *ot == ObjectType::Contact {
+                let written = w
+                    .inserts
+                    .iter()
+                    .map(|i| &i.properties)
+                    .zip(new_ids[ot].iter().copied());
+                let written = written.chain(w.updates.iter().map(|u| (&u.properties, u.id)));
+                for (props, id) in written.filter(|(p, _)| p.contains_key(ADDITIONAL_EMAILS)) {
+                    db::records::set_secondary_emails(c, portal, id, &aliases_of(props))?;
+                }
+            }
         }
         let id_of = |(ot, r): (ObjectType, RecordRef)| match r {
             RecordRef::Stored(id) => id,
@@ -518,6 +529,7 @@ fn load_existing(
             if let (Some(_), Some(k)) = (d.id, &d.key) {
                 keys.push(k.clone());
             }
+            keys.extend(d.aliases.iter().cloned());
         }
         if ids.is_empty() && keys.is_empty() {
             continue;
@@ -526,8 +538,23 @@ fn load_existing(
         ids.dedup();
         keys.sort_unstable();
         keys.dedup();
-        let mut found = db::records::find_by_ids(c, portal, ot, &ids, true)?;
-        found.extend(db::records::find_by_keys(c, portal, ot, &keys, true)?);
+        let mut found = db::records::find_by_keys(c, portal, ot, &keys, true)?;
+        if ot == ObjectType::Contact {
+            // Emails that are no contact's primary one may be someone's secondary one.
+            let missing: Vec<String> = keys
+                .iter()
+                .filter(|k| !found.iter().any(|r| r.key.as_ref() == Some(*k)))
+                .cloned()
+                .collect();
+            ids.extend(
+                db::records::find_by_secondary_email(c, portal, &missing)?
+                    .into_iter()
+                    .map(|(_, id)| id),
+            );
+            ids.sort_unstable();
+            ids.dedup();
+        }
+        found.extend(db::records::find_by_ids(c, portal, ot, &ids, true)?);
         found.sort_by_key(|r| r.id);
         found.dedup_by_key(|r| r.id);
         let existing = found

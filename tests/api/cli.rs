@@ -36,6 +36,7 @@ fn token_create_list_revoke_against_a_running_server() {
     assert_eq!(r.status, 200, "{}", r.text);
     let done = s.import(token, GUIDE_REQUEST, &[("Nov-event-leads.csv", GUIDE_CSV)]);
     assert_eq!(done["state"], "DONE");
+    assert_eq!(done["startedBy"]["keyName"], "ci-bot");
 
     let list = hubport(&s.db, &["token", "list"]);
     let text = String::from_utf8(list.stdout).unwrap();

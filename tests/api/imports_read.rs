@@ -72,6 +72,12 @@ fn get_by_id_and_unknown_or_malformed_ids() {
     let r = s.get(&t, &format!("/crm/v3/imports/{id}"));
     assert_eq!(r.json["id"], id);
     assert_eq!(r.json["importName"], "November Marketing Event Leads");
+    assert_eq!(r.json["startedBy"]["keyName"], "test", "who started it");
+    assert!(r.json["startedBy"]["keyId"]
+        .as_str()
+        .unwrap()
+        .parse::<i64>()
+        .is_ok());
     let nf = s.get(&t, "/crm/v3/imports/987654");
     nf.assert_error(404, "OBJECT_NOT_FOUND");
     assert_eq!(nf.json["context"]["id"], serde_json::json!(["987654"]));

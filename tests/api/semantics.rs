@@ -249,3 +249,70 @@ fn lifecycle_stage_only_moves_forward_and_phones_get_e164() {
         "forward is fine"
     );
 }
+
+#[test]
+fn secondary_emails_are_kept_and_match_for_dedupe() {
+    let s = TestServer::start_with(|c| c.batch_rows = 1);
+    let t = s.token(1, &[]);
+    let cols = [
+        ("Email", "email"),
+        ("First", "firstname"),
+        ("Other", "hs_additional_emails"),
+    ];
+    let req = |f: &str| contacts_request(f, "UPSERT", &cols);
+    let first = s.import(
+        &t,
+        &req("a.csv"),
+        &[(
+            "a.csv",
+            b"Email,First,Other\n\"ann@x.example; Ann.Work@y.example\",Ann,\n",
+        )],
+    );
+    assert_eq!(counter(&first, "CREATED_OBJECTS"), 1);
+    let props = "properties=email,firstname,hs_additional_emails";
+    let ann = s.get(
+        &t,
+        &format!("/crm/v3/objects/contacts/ann@x.example?idProperty=email&{props}"),
+    );
+    assert_eq!(
+        ann.json["properties"]["hs_additional_emails"],
+        "ann.work@y.example"
+    );
+    let ann_id = ann.json["id"].clone();
+
+    // A later file using the secondary address updates Ann; her primary email stays.
+    let second = s.import(&t, &req("b.csv"), &[("b.csv", b"Email,First,Other\nANN.WORK@y.example,Annie,\nbo@x.example,Bo,bo.home@z.example;ann@x.example\nbo@x.example,,bo.2@z.example\n")]);
+    assert_eq!(
+        (
+            counter(&second, "CREATED_OBJECTS"),
+            counter(&second, "UPDATED_OBJECTS")
+        ),
+        (1, 2)
+    );
+    let ann = s.get(
+        &t,
+        &format!("/crm/v3/objects/contacts/ann@x.example?idProperty=email&{props}"),
+    );
+    assert_eq!(ann.json["id"], ann_id);
+    assert_eq!(ann.json["properties"]["firstname"], "Annie");
+    assert_eq!(ann.json["properties"]["email"], "ann@x.example");
+    // Bo cannot take Ann's address; his own two are kept, across batches.
+    let bo = s.get(
+        &t,
+        &format!("/crm/v3/objects/contacts/bo@x.example?idProperty=email&{props}"),
+    );
+    assert_eq!(
+        bo.json["properties"]["hs_additional_emails"],
+        "bo.home@z.example;bo.2@z.example"
+    );
+    let errors = s.get(
+        &t,
+        &format!("/crm/v3/imports/{}/errors", second["id"].as_str().unwrap()),
+    );
+    assert_eq!(
+        errors.json["results"][0]["errorType"],
+        "SECONDARY_EMAIL_WRITE_FAILURE"
+    );
+    assert_eq!(errors.json["results"][0]["sourceData"]["lineNumber"], 3);
+    assert_eq!(s.all_records(&t, "contacts", "email").len(), 2);
+}

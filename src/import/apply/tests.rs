@@ -13,6 +13,7 @@ fn contact(email: &str, props: &[(&str, &str)]) -> RecordDraft {
         key: Some(email.into()),
         properties: p,
         links: vec![],
+        aliases: vec![],
     }
 }
 
@@ -136,6 +137,7 @@ fn required_properties_and_deal_defaults() {
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect(),
         links: vec![],
+        aliases: vec![],
     };
     let plan = plan_batch(
         &rows(vec![deal(&[("amount", "5")]), deal(&[("dealname", "D")])]),
@@ -161,6 +163,7 @@ fn unknown_record_id_is_an_error() {
         key: None,
         properties: Properties::new(),
         links: vec![],
+        aliases: vec![],
     };
     let plan = plan_batch(&rows(vec![d]), 1, |_| Operation::Upsert, &BTreeMap::new());
     assert_eq!(plan.errors[0].1.error_type, ErrorType::InvalidObjectId);
