@@ -272,3 +272,67 @@ pub fn set_secondary_emails(
     }
     Ok(())
 }
+
+/// Records holding any of the `(property, value)` pairs of custom unique properties:
+/// `(property, value, record id)`.
+pub fn find_by_unique(
+    conn: &mut DbConnection,
+    portal: PortalId,
+    ot: ObjectType,
+    pairs: &[(String, String)],
+) -> Result<Vec<(String, String, i64)>, DbError> {
+    use super::schema::unique_values as uv;
+    use diesel::prelude::*;
+    let mut out = Vec::new();
+    let mut props: Vec<&String> = pairs.iter().map(|(p, _)| p).collect();
+    props.sort();
+    props.dedup();
+    for prop in props {
+        let values: Vec<&String> = pairs
+            .iter()
+            .filter(|(p, _)| p == prop)
+            .map(|(_, v)| v)
+            .collect();
+        let rows: Vec<(String, String, i64)> = uv::table
+            .filter(uv::portal_id.eq(portal.0))
+            .filter(uv::object_type.eq(ot.type_id()))
+            .filter(uv::property.eq(prop))
+            .filter(uv::value.eq_any(values))
+            .select((uv::property, uv::value, uv::record_id))
+            .load(conn)?;
+        out.extend(rows);
+    }
+    Ok(out)
+}
+
+/// Makes the unique-value index of one record exactly `pairs`.
+pub fn set_unique_values(
+    conn: &mut DbConnection,
+    portal: PortalId,
+    ot: ObjectType,
+    id: i64,
+    pairs: &[(String, String)],
+) -> Result<(), DbError> {
+    use super::schema::unique_values as uv;
+    use diesel::prelude::*;
+    diesel::delete(
+        uv::table
+            .filter(uv::portal_id.eq(portal.0))
+            .filter(uv::object_type.eq(ot.type_id()))
+            .filter(uv::record_id.eq(id)),
+    )
+    .execute(conn)?;
+    for (prop, value) in pairs {
+        crate::db_run!(&mut *conn, c => diesel::insert_into(uv::table)
+            .values((
+                uv::portal_id.eq(portal.0),
+                uv::object_type.eq(ot.type_id()),
+                uv::property.eq(prop),
+                uv::value.eq(value),
+                uv::record_id.eq(id),
+            ))
+            .on_conflict_do_nothing()
+            .execute(c))?;
+    }
+    Ok(())
+}

@@ -125,7 +125,18 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    unique_values (portal_id, object_type, property, value) {
+        portal_id -> BigInt,
+        object_type -> Text,
+        property -> Text,
+        value -> Text,
+        record_id -> BigInt,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
+    unique_values,
     contact_emails,
     associations,
     settings,

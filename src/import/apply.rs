@@ -7,6 +7,7 @@ use super::request::Operation;
 use super::row_error::{ErrorType, RowError};
 use crate::crm::properties::lifecycle_rank;
 use crate::crm::ObjectType;
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 pub type Properties = BTreeMap<String, String>;
@@ -176,6 +177,22 @@ pub fn plan_batch(
                 .iter()
                 .filter_map(|e| e.key.clone().map(|k| (k, RecordRef::Stored(e.id)))),
         );
+        // Values of custom unique properties, and which record holds each.
+        let unique_props: HashSet<&String> = rows
+            .iter()
+            .flat_map(|r| r.drafts.iter().filter(|d| d.object_type == ot))
+            .flat_map(|d| d.unique.iter().map(|(p, _)| p))
+            .collect();
+        let mut by_unique: HashMap<(String, String), RecordRef> = stored
+            .iter()
+            .flat_map(|e| {
+                unique_props.iter().filter_map(|p| {
+                    e.properties
+                        .get(*p)
+                        .map(|v| (((*p).clone(), v.clone()), RecordRef::Stored(e.id)))
+                })
+            })
+            .collect();
         let mut touched: Vec<i64> = Vec::new();
         let mut touched_set: HashSet<i64> = HashSet::new();
         let mut writes = ObjectWrites::default();
@@ -201,7 +218,7 @@ pub fn plan_batch(
                     }
                 },
                 (None, Some(k)) => by_key.get(k).copied(),
-                (None, None) => None,
+                (None, None) => draft.unique.iter().find_map(|u| by_unique.get(u).copied()),
             };
             match slot {
                 None if op == Operation::Update => fail(
@@ -213,6 +230,8 @@ pub fn plan_batch(
                     ),
                 ),
                 None => {
+                    let owner = RecordRef::New(writes.inserts.len());
+                    let draft = &claim_unique(draft, owner, &mut by_unique, &mut plan.errors, i);
                     let mut props = draft.properties.clone();
                     if let Err(m) = complete_for_create(ot, &mut props) {
                         fail(&mut plan, ErrorType::MissingRequiredProperty, m);
@@ -242,6 +261,13 @@ pub fn plan_batch(
                     plan.counters.created += 1;
                 }
                 Some(RecordRef::New(ix)) => {
+                    let draft = &claim_unique(
+                        draft,
+                        RecordRef::New(ix),
+                        &mut by_unique,
+                        &mut plan.errors,
+                        i,
+                    );
                     let key = writes.inserts[ix].key.clone();
                     let merged = &mut writes.inserts[ix].properties;
                     merge(merged, &primary_kept(draft, key.as_ref()));
@@ -273,6 +299,13 @@ pub fn plan_batch(
                         );
                         continue;
                     }
+                    let draft = &claim_unique(
+                        draft,
+                        RecordRef::Stored(id),
+                        &mut by_unique,
+                        &mut plan.errors,
+                        i,
+                    );
                     // Matched through a secondary email: the contact keeps its primary one.
                     let via_alias = draft.key.as_ref().is_some_and(|k| {
                         rec.key.as_ref() != Some(k) && aliases_of(&rec.properties).contains(k)
@@ -332,6 +365,46 @@ pub fn plan_batch(
     plan.errors.sort_by_key(|(i, _)| *i);
     plan.counters.errors = plan.errors.len() as i64;
     plan
+}
+
+/// Claims the draft's unique values for `owner`; a value another record holds is refused with
+/// `DUPLICATE_UNIQUE_PROPERTY_VALUE` and left out of the draft.
+fn claim_unique<'a>(
+    draft: &'a RecordDraft,
+    owner: RecordRef,
+    by_unique: &mut HashMap<(String, String), RecordRef>,
+    errors: &mut Vec<(usize, RowError)>,
+    row: usize,
+) -> Cow<'a, RecordDraft> {
+    if draft.unique.is_empty() {
+        return Cow::Borrowed(draft);
+    }
+    let mut d = draft.clone();
+    for pair in &draft.unique {
+        match by_unique.get(pair) {
+            Some(other) if *other != owner => {
+                errors.push((
+                    row,
+                    RowError::new(
+                        ErrorType::DuplicateUniquePropertyValue,
+                        format!(
+                            "Another {} already has {} '{}'",
+                            draft.object_type.singular(),
+                            pair.0,
+                            pair.1
+                        ),
+                    )
+                    .object(draft.object_type),
+                ));
+                d.properties.remove(&pair.0);
+                d.unique.retain(|u| u != pair);
+            }
+            _ => {
+                by_unique.insert(pair.clone(), owner);
+            }
+        }
+    }
+    Cow::Owned(d)
 }
 
 /// A record's secondary emails, from its `hs_additional_emails`.

@@ -22,6 +22,15 @@ impl Catalogue {
         Catalogue { custom }
     }
 
+    /// Custom properties of `ot` whose values are unique.
+    pub fn unique_properties(&self, ot: ObjectType) -> Vec<String> {
+        self.custom
+            .iter()
+            .filter(|(t, d)| *t == ot && d.has_unique_value)
+            .map(|(_, d)| d.name.clone())
+            .collect()
+    }
+
     pub fn lookup(&self, ot: ObjectType, name: &str) -> Option<PropertyDef> {
         default_property(ot, name).cloned().or_else(|| {
             self.custom
@@ -46,6 +55,8 @@ pub struct RecordDraft {
     pub links: Vec<Link>,
     /// A contact's secondary emails (normalised), added to `hs_additional_emails`.
     pub aliases: Vec<String>,
+    /// Values of custom properties with `hasUniqueValue`: they identify a record like a key.
+    pub unique: Vec<(String, String)>,
 }
 
 /// The contact property holding secondary emails, `;`-separated.
@@ -228,6 +239,7 @@ impl FilePlan {
                 properties: BTreeMap::new(),
                 links: Vec::new(),
                 aliases: Vec::new(),
+                unique: Vec::new(),
             };
             let mut unusable = false;
             for col in self.columns.iter().filter(|c| c.object_type == ot) {
@@ -311,6 +323,9 @@ impl FilePlan {
                         Ok(Some(v)) => {
                             if ot.alternate_key() == Some(def.name.as_str()) {
                                 draft.key = Some(v.clone());
+                            }
+                            if def.has_unique_value && !def.hubspot_defined {
+                                draft.unique.push((def.name.clone(), v.clone()));
                             }
                             if ot == ObjectType::Contact && def.name == "phone" {
                                 if let Some(e164) = e164(&v) {

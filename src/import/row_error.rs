@@ -13,6 +13,7 @@ pub enum ErrorType {
     CouldNotParseRow,
     CreateOnlyImport,
     DuplicateAlternateId,
+    DuplicateUniquePropertyValue,
     IncorrectNumberOfColumns,
     InvalidBoolean,
     InvalidDomain,
@@ -44,6 +45,7 @@ impl ErrorType {
             CouldNotParseRow => "COULD_NOT_PARSE_ROW",
             CreateOnlyImport => "CREATE_ONLY_IMPORT",
             DuplicateAlternateId => "DUPLICATE_ALTERNATE_ID",
+            DuplicateUniquePropertyValue => "DUPLICATE_UNIQUE_PROPERTY_VALUE",
             IncorrectNumberOfColumns => "INCORRECT_NUMBER_OF_COLUMNS",
             // HubSpot's enum has no boolean-specific type; FAILED_VALIDATION is its closest.
             InvalidBoolean => "FAILED_VALIDATION",

@@ -413,6 +413,21 @@ fn commit(
                 })
                 .collect();
             db::records::update(c, portal, *ot, &updates)?;
+            let unique = ictx.catalogue.unique_properties(*ot);
+            if !unique.is_empty() {
+                let written = w
+                    .inserts
+                    .iter()
+                    .map(|i| &i.properties)
+                    .zip(new_ids[ot].iter().copied());
+                for (props, id) in written.chain(w.updates.iter().map(|u| (&u.properties, u.id))) {
+                    let pairs: Vec<(String, String)> = unique
+                        .iter()
+                        .filter_map(|p| props.get(p).map(|v| (p.clone(), v.clone())))
+                        .collect();
+                    db::records::set_unique_values(c, portal, *ot, id, &pairs)?;
+                }
+            }
             if *ot == ObjectType::Contact {
                 let written = w
                     .inserts
@@ -507,7 +522,7 @@ fn load_existing(
             .iter()
             .flat_map(|r| r.drafts.iter())
             .filter(|d| d.object_type == ot);
-        let (mut ids, mut keys) = (Vec::new(), Vec::new());
+        let (mut ids, mut keys, mut unique) = (Vec::new(), Vec::new(), Vec::new());
         // Records other rows link to are loaded too, to resolve those links.
         for link in rows
             .iter()
@@ -530,7 +545,13 @@ fn load_existing(
                 keys.push(k.clone());
             }
             keys.extend(d.aliases.iter().cloned());
+            unique.extend(d.unique.iter().cloned());
         }
+        ids.extend(
+            db::records::find_by_unique(c, portal, ot, &unique)?
+                .into_iter()
+                .map(|(_, _, id)| id),
+        );
         if ids.is_empty() && keys.is_empty() {
             continue;
         }

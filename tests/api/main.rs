@@ -19,3 +19,4 @@ mod real_world_files;
 mod semantics;
 mod spreadsheets;
 mod support;
+mod unique_properties;

@@ -14,6 +14,7 @@ fn contact(email: &str, props: &[(&str, &str)]) -> RecordDraft {
         properties: p,
         links: vec![],
         aliases: vec![],
+        unique: vec![],
     }
 }
 
@@ -138,6 +139,7 @@ fn required_properties_and_deal_defaults() {
             .collect(),
         links: vec![],
         aliases: vec![],
+        unique: vec![],
     };
     let plan = plan_batch(
         &rows(vec![deal(&[("amount", "5")]), deal(&[("dealname", "D")])]),
@@ -164,6 +166,7 @@ fn unknown_record_id_is_an_error() {
         properties: Properties::new(),
         links: vec![],
         aliases: vec![],
+        unique: vec![],
     };
     let plan = plan_batch(&rows(vec![d]), 1, |_| Operation::Upsert, &BTreeMap::new());
     assert_eq!(plan.errors[0].1.error_type, ErrorType::InvalidObjectId);
