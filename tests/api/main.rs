@@ -9,6 +9,7 @@ mod imports_create;
 mod imports_errors;
 mod imports_read;
 mod malformed;
+mod mapping_values;
 mod objects;
 mod openapi;
 mod operations;
