@@ -21,6 +21,8 @@ pub struct StoredRecord {
     pub updated_at: chrono::NaiveDateTime,
     #[diesel(sql_type = Nullable<BigInt>)]
     pub created_by_import: Option<i64>,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    pub updated_by_import: Option<i64>,
 }
 
 #[derive(QueryableByName)]
@@ -49,7 +51,7 @@ pub struct RecordUpdate {
 fn select_list(ot: ObjectType) -> String {
     let key = ot.alternate_key().unwrap_or("CAST(NULL AS TEXT)");
     format!(
-        "SELECT id, {key} AS key, properties, created_at, updated_at, created_by_import FROM {}",
+        "SELECT id, {key} AS key, properties, created_at, updated_at, created_by_import, updated_by_import FROM {}",
         ot.table()
     )
 }

@@ -146,6 +146,10 @@ pub fn render(
     all.insert("hs_object_id".into(), rec.id.to_string());
     all.insert("createdate".into(), iso(rec.created_at));
     all.insert(ot.modified_property().into(), iso(rec.updated_at));
+    // hubport's addition: the import that last wrote the record (HubSpot has no such property).
+    if let Some(id) = rec.updated_by_import {
+        all.insert("hs_updated_by_import_id".into(), id.to_string());
+    }
     let names: Vec<&str> = if requested.is_empty() {
         ot.default_read_properties().to_vec()
     } else {

@@ -46,6 +46,16 @@ fn upsert_updates_existing_records_and_blank_cells_never_clear() {
     );
     let ann = contact(&s, &t, "ann@x.example");
     assert_eq!(ann["id"], id, "matched by email, not duplicated");
+    let provenance = s.get(&t, "/crm/v3/objects/contacts/ann@x.example?idProperty=email&properties=hs_object_source,hs_object_source_id,hs_updated_by_import_id");
+    assert_eq!(provenance.json["properties"]["hs_object_source"], "IMPORT");
+    assert_eq!(
+        provenance.json["properties"]["hs_object_source_id"], first["id"],
+        "created by the first import"
+    );
+    assert_eq!(
+        provenance.json["properties"]["hs_updated_by_import_id"], second["id"],
+        "last written by the second"
+    );
     assert_eq!(
         ann["properties"]["firstname"], "Ann",
         "blank cell kept the value"
