@@ -76,37 +76,15 @@ pub fn run_import(ctx: &WorkerCtx, job: &Job) -> Result<(), RunError> {
         return Ok(());
     }
     if job.attempts > super::MAX_ATTEMPTS {
-        let reason = format!("gave up after {} attempts", job.attempts - 1);
-        ctx.db.write(|c| {
-            db::imports::transition(
-                c,
-                portal,
-                import.id,
-                &ImportState::CANCELABLE,
-                ImportState::Failed.as_str(),
-                Some(&reason),
-            )?;
-            queue::finish(c, job, Some(&reason))
-        })?;
-        return Ok(());
+        return give_up(
+            ctx,
+            job,
+            &format!("gave up after {} attempts", job.attempts - 1),
+        );
     }
     let request = match ImportRequest::parse(&import.request_json) {
         Ok(r) => r,
-        Err(e) => {
-            let reason = format!("stored importRequest is invalid: {e}");
-            ctx.db.write(|c| {
-                db::imports::transition(
-                    c,
-                    portal,
-                    import.id,
-                    &ImportState::CANCELABLE,
-                    ImportState::Failed.as_str(),
-                    Some(&reason),
-                )?;
-                queue::finish(c, job, Some(&reason))
-            })?;
-            return Ok(());
-        }
+        Err(e) => return give_up(ctx, job, &format!("stored importRequest is invalid: {e}")),
     };
     ctx.db.write(|c| {
         db::imports::transition(
@@ -195,6 +173,30 @@ pub fn run_import(ctx: &WorkerCtx, job: &Job) -> Result<(), RunError> {
         updated = counters.updated,
         errors = counters.errors,
         "import done"
+    );
+    Ok(())
+}
+
+/// Ends the import FAILED with `reason` (shown in its `errorMessage`) and retires its job.
+fn give_up(ctx: &WorkerCtx, job: &Job, reason: &str) -> Result<(), RunError> {
+    let portal = PortalId(job.portal_id);
+    ctx.db.write(|c| {
+        let failed = ImportState::Failed.as_str();
+        db::imports::transition(
+            c,
+            portal,
+            job.import_id,
+            &ImportState::CANCELABLE,
+            failed,
+            Some(reason),
+        )?;
+        queue::finish(c, job, Some(reason))
+    })?;
+    tracing::warn!(
+        import_id = job.import_id,
+        portal = portal.0,
+        reason,
+        "import failed"
     );
     Ok(())
 }

@@ -31,9 +31,9 @@ fi
 NEWMAN="$DEST/node_modules/.bin/newman"
 echo "== node $(node --version), newman $("$NEWMAN" --version)"
 
-# shellcheck source=hubport-server.sh
-. "$HERE/hubport-server.sh"
-hubport_start "$REPO"
+# shellcheck source=../hubport-server.sh
+. "$HERE/../hubport-server.sh"
+hubport_start "$REPO" postman
 
 echo
 echo "== 1/2 examples/hubport.postman_collection.json"

@@ -42,12 +42,12 @@ if [ ! -x "$VENV/bin/schemathesis" ] || [ "$("$VENV/bin/pip" freeze 2>/dev/null 
 fi
 echo "== $("$VENV/bin/schemathesis" --version)"
 
-# shellcheck source=hubport-server.sh
-. "$HERE/hubport-server.sh"
+# shellcheck source=../hubport-server.sh
+. "$HERE/../hubport-server.sh"
 # fuzzing sends far more than HubSpot's 190 calls per 10 s: lift the limits for this server
 export HUBPORT_RATE_LIMIT_PER_10S="${HUBPORT_RATE_LIMIT_PER_10S:-1000000}"
 export HUBPORT_RATE_LIMIT_PER_DAY="${HUBPORT_RATE_LIMIT_PER_DAY:-100000000}"
-hubport_start "$REPO"
+hubport_start "$REPO" schemathesis
 
 # Give the fuzzer something to read: the guide sample import (contacts, one row error).
 curl -fsS -o /dev/null -H "Authorization: Bearer $HUBPORT_TOKEN" \

@@ -1,18 +1,18 @@
-# Sourced by run.sh: start a throw-away hubport on a free loopback port with a fresh SQLite
+# Sourced by the client suites' run.sh (`hubport_start <repo> <suite name>`): start a throw-away hubport on a free loopback port with a fresh SQLite
 # database, wait for GET /health, mint a token. Sets HUBPORT_URL, HUBPORT_TOKEN, HUBPORT_TMP;
 # an EXIT trap stops the server (by its pid) and removes the temp dir.
 #   HUBPORT_BIN   hubport binary (default <repo>/target/debug/hubport)
 
 hubport_start() {
-  local repo="$1"
+  local repo="$1" suite="${2:-client}"
   HUBPORT_BIN="${HUBPORT_BIN:-$repo/target/debug/hubport}"
   [ -x "$HUBPORT_BIN" ] || { echo "hubport binary not found at $HUBPORT_BIN (cargo build, or set HUBPORT_BIN)" >&2; return 1; }
   command -v curl >/dev/null || { echo "curl is required" >&2; return 1; }
-  HUBPORT_TMP="$(mktemp -d "${TMPDIR:-/tmp}/hubport-schemathesis.XXXXXX")"
+  HUBPORT_TMP="$(mktemp -d "${TMPDIR:-/tmp}/hubport-$suite.XXXXXX")"
   trap hubport_stop EXIT
   export DATABASE_URL="sqlite://$HUBPORT_TMP/hubport.db"
   export HUBPORT_DATA_DIR="$HUBPORT_TMP"
-  export HUBPORT_JWT_SECRET="${HUBPORT_JWT_SECRET:-schemathesis-conformance-secret}"
+  export HUBPORT_JWT_SECRET="${HUBPORT_JWT_SECRET:-$suite-conformance-secret}"
   export HUBPORT_LOG_FORMAT=json
   local attempt port
   for attempt in 1 2 3; do
