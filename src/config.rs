@@ -27,6 +27,11 @@ pub struct Config {
     /// Default per-key limits (HubSpot Professional: 190 per 10 s, 625,000 per day).
     pub rate_limit_per_10s: u32,
     pub rate_limit_per_day: u32,
+    /// Per uploaded file (HubSpot: 512 MB and 1,048,576 rows), and per portal per rolling 24 h
+    /// (HubSpot: 80,000,000 rows through the API).
+    pub max_file_bytes: u64,
+    pub max_file_rows: u64,
+    pub max_rows_per_day: u64,
 }
 
 impl Config {
@@ -44,6 +49,9 @@ impl Config {
             pool_size: 8,
             rate_limit_per_10s: 190,
             rate_limit_per_day: 625_000,
+            max_file_bytes: 512 * 1024 * 1024,
+            max_file_rows: 1_048_576,
+            max_rows_per_day: 80_000_000,
         }
     }
 
@@ -70,6 +78,9 @@ impl fmt::Debug for Config {
             .field("pool_size", &self.pool_size)
             .field("rate_limit_per_10s", &self.rate_limit_per_10s)
             .field("rate_limit_per_day", &self.rate_limit_per_day)
+            .field("max_file_bytes", &self.max_file_bytes)
+            .field("max_file_rows", &self.max_file_rows)
+            .field("max_rows_per_day", &self.max_rows_per_day)
             .finish()
     }
 }

@@ -61,6 +61,14 @@ pub enum ApiError {
     MethodNotAllowed(String),
     #[error("{0}")]
     Conflict(String),
+    /// An import over a cap (file size, rows per file, rows per day): 429 before anything is
+    /// written, `errors[0].code` naming the cap and `context` the allowed and detected values.
+    #[error("{message}")]
+    LimitExceeded {
+        message: String,
+        code: &'static str,
+        context: Context,
+    },
     /// Over a per-key rate limit; the message and `policyName` are HubSpot's.
     #[error("rate limit {limit:?}")]
     RateLimited {
@@ -98,7 +106,7 @@ impl ApiError {
             ApiError::MissingScopes(_) => "MISSING_SCOPES",
             ApiError::NotFound { .. } => "OBJECT_NOT_FOUND",
             ApiError::Conflict(_) => "CONFLICT",
-            ApiError::RateLimited { .. } => "RATE_LIMITS",
+            ApiError::RateLimited { .. } | ApiError::LimitExceeded { .. } => "RATE_LIMITS",
             ApiError::Unavailable(_) => "SERVICE_UNAVAILABLE",
             ApiError::Internal(_) => "INTERNAL_ERROR",
         }
@@ -141,7 +149,9 @@ impl ResponseError for ApiError {
             ApiError::MissingScopes(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound { .. } => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
-            ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::RateLimited { .. } | ApiError::LimitExceeded { .. } => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -155,6 +165,18 @@ impl ResponseError for ApiError {
         let scope_detail;
         let (message, context, errors, links): (String, _, &[ErrorDetail], _) = match self {
             ApiError::Validation { message, errors } => (message.clone(), None, errors, None),
+            ApiError::LimitExceeded {
+                message,
+                code,
+                context,
+            } => {
+                scope_detail = [ErrorDetail {
+                    code: Some(code.to_string()),
+                    context: Some(context.clone()),
+                    ..ErrorDetail::new(message.clone())
+                }];
+                (message.clone(), None, &scope_detail[..], None)
+            }
             ApiError::MissingScopes(scopes) => {
                 scope_detail = [ErrorDetail {
                     context: Some(Context::from([(

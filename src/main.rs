@@ -71,6 +71,15 @@ struct ServeArgs {
     /// Requests per key per rolling day (a key's --per-day overrides it).
     #[arg(long, env = "HUBPORT_RATE_LIMIT_PER_DAY", default_value_t = 625_000, value_parser = clap::value_parser!(u32).range(1..))]
     rate_limit_per_day: u32,
+    /// Largest file an import may upload, in bytes (the upload is cut off there).
+    #[arg(long, env = "HUBPORT_MAX_FILE_BYTES", default_value_t = 512 * 1024 * 1024)]
+    max_file_bytes: u64,
+    /// Most data rows one file may hold.
+    #[arg(long, env = "HUBPORT_MAX_FILE_ROWS", default_value_t = 1_048_576)]
+    max_file_rows: u64,
+    /// Most rows a portal may import in a rolling 24 hours.
+    #[arg(long, env = "HUBPORT_MAX_ROWS_PER_DAY", default_value_t = 80_000_000)]
+    max_rows_per_day: u64,
     /// Database connections per process.
     #[arg(long, env = "HUBPORT_DB_POOL_SIZE", default_value_t = 8, value_parser = clap::value_parser!(u32).range(2..=200))]
     pool_size: u32,
@@ -176,6 +185,9 @@ fn run(command: Command, mut config: Config) -> Result<(), Box<dyn std::error::E
             config.pool_size = args.pool_size;
             config.rate_limit_per_10s = args.rate_limit_per_10s;
             config.rate_limit_per_day = args.rate_limit_per_day;
+            config.max_file_bytes = args.max_file_bytes;
+            config.max_file_rows = args.max_file_rows;
+            config.max_rows_per_day = args.max_rows_per_day;
             tracing::info!(?config, "starting");
             let listener = TcpListener::bind(&config.bind)
                 .map_err(|e| format!("cannot listen on {}: {e}", config.bind))?;

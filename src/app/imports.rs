@@ -5,9 +5,10 @@ use crate::crm::PortalId;
 use crate::db::errors::ImportErrorRow;
 use crate::db::imports::{ImportRow, NewImport};
 use crate::db::{self, Db, DbError};
-use crate::error::{ApiError, ErrorDetail};
+use crate::error::{ApiError, Context, ErrorDetail};
 use crate::import::{ImportRequest, ImportState};
 use crate::jobs::queue;
+use crate::jobs::run::{open_source, OpenError};
 
 /// A file part already stored in the database, not yet attached to an import.
 pub struct UploadedFile {
@@ -32,9 +33,17 @@ fn invalid(message: String, details: Vec<ErrorDetail>) -> ApiError {
 
 /// Validates the request against the uploaded files, then records the import and its job in
 /// one transaction. Uploads are already stored; the caller discards them if this fails.
+/// The row caps an import is checked against (from the configuration).
+#[derive(Debug, Clone, Copy)]
+pub struct Caps {
+    pub max_file_rows: u64,
+    pub max_rows_per_day: u64,
+}
+
 pub fn create(
     db: &Db,
     who: &Principal,
+    caps: Caps,
     request_text: Option<String>,
     files: &[UploadedFile],
 ) -> Result<ImportView, ApiError> {
@@ -106,6 +115,7 @@ pub fn create(
         );
         return Err(invalid(message, problems));
     }
+    let row_count = check_caps(db, who, caps, &request, &attached)?;
     let type_ids: Vec<&str> = request
         .mapped_object_types()
         .into_iter()
@@ -121,6 +131,7 @@ pub fn create(
                 state: ImportState::Started.as_str(),
                 request_json: &text,
                 mapped_object_type_ids: &type_ids.join(","),
+                row_count,
             },
         )?;
         db::files::attach(c, who.portal, row.id, &attached)?;
@@ -135,6 +146,77 @@ pub fn create(
     );
     // Read back as every other answer is built, files and key included.
     get(db, who.portal, row.id)
+}
+
+/// Counts the data rows of each uploaded file (before the import exists, so a refused one leaves
+/// nothing behind) against the per-file cap, and the portal's rolling 24 hours against the
+/// daily cap. Returns the import's row count.
+fn check_caps(
+    db: &Db,
+    who: &Principal,
+    caps: Caps,
+    request: &ImportRequest,
+    attached: &[(i64, i32)],
+) -> Result<i64, ApiError> {
+    let limits = (caps.max_file_rows, caps.max_rows_per_day);
+    let mut total: u64 = 0;
+    for &(file_id, position) in attached {
+        let mut conn = db.conn()?;
+        let Some(file) = db::files::get(&mut conn, who.portal, file_id)? else {
+            continue;
+        };
+        drop(conn);
+        let spec = &request.files[position as usize];
+        let rows = match open_source(db.clone(), &file, spec) {
+            Ok(mut source) => {
+                let mut n: u64 = 0;
+                while let Some(r) = source.next_row() {
+                    // A broken line is still a row (it becomes a row error).
+                    if let Err(e) = r {
+                        return Err(ApiError::Internal(e.to_string()));
+                    }
+                    n += 1;
+                    if n > limits.0 {
+                        break;
+                    }
+                }
+                n
+            }
+            // The worker reports an unreadable file as a row error; it holds no rows.
+            Err(OpenError::Unreadable(_)) => 0,
+            Err(OpenError::Failed(m)) => return Err(ApiError::Internal(m)),
+        };
+        if rows > limits.0 {
+            return Err(ApiError::LimitExceeded {
+                message: format!(
+                    "Too many rows detected in '{}': a file may hold {} rows",
+                    spec.file_name, limits.0
+                ),
+                code: "TOO_MANY_ROWS",
+                context: Context::from([
+                    ("maximumAllowedRows".to_string(), vec![limits.0.to_string()]),
+                    (
+                        "rowsDetected".to_string(),
+                        vec![format!("more than {}", limits.0)],
+                    ),
+                ]),
+            });
+        }
+        total += rows;
+    }
+    let since = db::now() - std::time::Duration::from_secs(24 * 3600);
+    let used = db::imports::rows_since(&mut *db.conn()?, who.portal, since)? as u64;
+    if used + total > limits.1 {
+        return Err(ApiError::LimitExceeded {
+            message: format!("This portal has surpassed the number of import rows it can import in 24 hours - {}", limits.1),
+            code: "TOO_MANY_ROWS_PER_DAY",
+            context: Context::from([
+                ("totalImportRowsLimit".to_string(), vec![limits.1.to_string()]),
+                ("totalImportRows".to_string(), vec![(used + total).to_string()]),
+            ]),
+        });
+    }
+    Ok(total as i64)
 }
 
 fn with_files(

@@ -167,6 +167,15 @@ pub fn for_import(
         .load(conn)?)
 }
 
+pub fn get(conn: &mut DbConnection, portal: PortalId, id: i64) -> Result<Option<FileRow>, DbError> {
+    Ok(import_files::table
+        .filter(import_files::id.eq(id))
+        .filter(import_files::portal_id.eq(portal.0))
+        .select(FileRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
 fn chunk(conn: &mut DbConnection, file_id: i64, seq: i32) -> Result<Option<Vec<u8>>, DbError> {
     Ok(file_chunks::table
         .filter(file_chunks::file_id.eq(file_id))

@@ -19,6 +19,7 @@ pub struct ImportRow {
     pub created_at: chrono::NaiveDateTime,
     pub updated_at: chrono::NaiveDateTime,
     pub failure_reason: Option<String>,
+    pub row_count: i64,
 }
 
 pub struct NewImport<'a> {
@@ -28,6 +29,7 @@ pub struct NewImport<'a> {
     pub state: &'a str,
     pub request_json: &'a str,
     pub mapped_object_type_ids: &'a str,
+    pub row_count: i64,
 }
 
 pub fn insert(conn: &mut DbConnection, new: NewImport<'_>) -> Result<ImportRow, DbError> {
@@ -40,6 +42,7 @@ pub fn insert(conn: &mut DbConnection, new: NewImport<'_>) -> Result<ImportRow, 
         imports::request_json.eq(new.request_json),
         imports::mapped_object_type_ids.eq(new.mapped_object_type_ids),
         imports::counters.eq("{}"),
+        imports::row_count.eq(new.row_count),
         imports::created_at.eq(t),
         imports::updated_at.eq(t),
     );
@@ -134,4 +137,25 @@ pub fn count_by_state(conn: &mut DbConnection) -> Result<Vec<(String, i64)>, DbE
         .select((imports::state, diesel::dsl::count_star()))
         .order(imports::state)
         .load(conn)?)
+}
+
+/// Rows of the portal's imports created since `since` (the rolling daily cap).
+pub fn rows_since(
+    conn: &mut DbConnection,
+    portal: PortalId,
+    since: chrono::NaiveDateTime,
+) -> Result<i64, DbError> {
+    #[derive(diesel::QueryableByName)]
+    struct Total {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        total: i64,
+    }
+    // SUM over BIGINT is NUMERIC on PostgreSQL; the cast keeps one type on both backends.
+    let q = "SELECT CAST(COALESCE(SUM(row_count), 0) AS BIGINT) AS total FROM imports WHERE portal_id = ? AND created_at > ?";
+    let rows: Vec<Total> = super::sql::load(
+        conn,
+        q,
+        vec![super::sql::Val::I64(portal.0), super::sql::Val::Ts(since)],
+    )?;
+    Ok(rows.first().map_or(0, |t| t.total))
 }

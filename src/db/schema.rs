@@ -46,6 +46,7 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         failure_reason -> Nullable<Text>,
+        row_count -> BigInt,
     }
 }
 

@@ -62,10 +62,14 @@ pub async fn create(
 ) -> Result<HttpResponse, ApiError> {
     require(&who, SCOPE)?;
     let portal = who.portal;
+    let caps = imports::Caps {
+        max_file_rows: state.config.max_file_rows,
+        max_rows_per_day: state.config.max_rows_per_day,
+    };
     let received = upload::receive(&state, portal, body).await?;
     let ids: Vec<i64> = received.files.iter().map(|f| f.id).collect();
     let created = blocking(&state, move |db| {
-        imports::create(db, &who, received.request_text, &received.files)
+        imports::create(db, &who, caps, received.request_text, &received.files)
     })
     .await;
     match created {

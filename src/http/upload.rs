@@ -125,6 +125,18 @@ async fn receive_parts(
                 while let Some(chunk) = field.next().await {
                     let chunk = chunk.map_err(multipart_error)?;
                     size += chunk.len() as i64;
+                    let max = state.config.max_file_bytes;
+                    if size as u64 > max {
+                        // Cut off here: the rest of the upload is never read or stored.
+                        return Err(ApiError::LimitExceeded {
+                            message: format!("The file '{}' is larger than the {max} bytes an import file may have", out.files.last().map(|f| f.file_name.as_str()).unwrap_or_default()),
+                            code: "FILE_TOO_LARGE",
+                            context: crate::error::Context::from([
+                                ("maximumAllowedBytes".to_string(), vec![max.to_string()]),
+                                ("bytesDetected".to_string(), vec![format!("more than {max}")]),
+                            ]),
+                        });
+                    }
                     buf.extend_from_slice(&chunk);
                     while buf.len() >= CHUNK_BYTES {
                         let rest = buf.split_off(CHUNK_BYTES);

@@ -232,6 +232,34 @@ fn open_sheet(
     Ok(SheetSource::open(tmp.path(), has_header))
 }
 
+/// Why a stored file gives no rows.
+pub enum OpenError {
+    /// The file is not readable as rows: one file-wide row error, the import goes on.
+    Unreadable(RowError),
+    /// Reading it failed (storage): the job is retried.
+    Failed(String),
+}
+
+/// A stored file as rows, CSV or spreadsheet as its request says.
+pub fn open_source(
+    db: crate::db::Db,
+    file: &FileRow,
+    spec: &FileSpec,
+) -> Result<Box<dyn RowSource>, OpenError> {
+    match spec.format {
+        FileFormat::Csv => match CsvSource::new(ChunkReader::new(db, file), spec.has_header) {
+            Ok(s) => Ok(Box::new(s)),
+            Err(SourceError::Unreadable(e)) => Err(OpenError::Unreadable(e)),
+            Err(e) => Err(OpenError::Failed(e.to_string())),
+        },
+        FileFormat::Spreadsheet => match open_sheet(db, file, spec.has_header) {
+            Ok(Ok(s)) => Ok(Box::new(s)),
+            Ok(Err(e)) => Err(OpenError::Unreadable(e)),
+            Err(e) => Err(OpenError::Failed(e)),
+        },
+    }
+}
+
 fn produce(
     db: crate::db::Db,
     file: &FileRow,
@@ -241,29 +269,16 @@ fn produce(
     batch_rows: usize,
     tx: SyncSender<Item>,
 ) {
-    let mut source: Box<dyn RowSource> = match spec.format {
-        FileFormat::Csv => match CsvSource::new(ChunkReader::new(db, file), spec.has_header) {
-            Ok(s) => Box::new(s),
-            Err(SourceError::Unreadable(e)) => {
-                let _ = tx.send(Item::FileError(e));
-                return;
-            }
-            Err(e) => {
-                let _ = tx.send(Item::Failed(e.to_string()));
-                return;
-            }
-        },
-        FileFormat::Spreadsheet => match open_sheet(db, file, spec.has_header) {
-            Ok(Ok(s)) => Box::new(s),
-            Ok(Err(e)) => {
-                let _ = tx.send(Item::FileError(e));
-                return;
-            }
-            Err(e) => {
-                let _ = tx.send(Item::Failed(e));
-                return;
-            }
-        },
+    let mut source = match open_source(db, file, spec) {
+        Ok(s) => s,
+        Err(OpenError::Unreadable(e)) => {
+            let _ = tx.send(Item::FileError(e));
+            return;
+        }
+        Err(OpenError::Failed(m)) => {
+            let _ = tx.send(Item::Failed(m));
+            return;
+        }
     };
     let plan = match FilePlan::new(spec, source.header(), catalogue) {
         Ok(p) => p,

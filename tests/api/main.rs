@@ -8,6 +8,7 @@ mod imports_cancel;
 mod imports_create;
 mod imports_errors;
 mod imports_read;
+mod limits;
 mod malformed;
 mod mapping_values;
 mod objects;

@@ -1,0 +1,2 @@
+DROP INDEX imports_portal_created;
+ALTER TABLE imports DROP COLUMN row_count;
