@@ -32,6 +32,10 @@ pub struct Config {
     pub max_file_bytes: u64,
     pub max_file_rows: u64,
     pub max_rows_per_day: u64,
+    /// Imports of one portal processing at once (HubSpot: 3); later ones wait DEFERRED.
+    pub max_concurrent_imports: u32,
+    /// Worker threads in this process.
+    pub workers: usize,
 }
 
 impl Config {
@@ -52,6 +56,8 @@ impl Config {
             max_file_bytes: 512 * 1024 * 1024,
             max_file_rows: 1_048_576,
             max_rows_per_day: 80_000_000,
+            max_concurrent_imports: 3,
+            workers: 2,
         }
     }
 
@@ -81,6 +87,8 @@ impl fmt::Debug for Config {
             .field("max_file_bytes", &self.max_file_bytes)
             .field("max_file_rows", &self.max_file_rows)
             .field("max_rows_per_day", &self.max_rows_per_day)
+            .field("max_concurrent_imports", &self.max_concurrent_imports)
+            .field("workers", &self.workers)
             .finish()
     }
 }

@@ -53,7 +53,7 @@ pub fn run(
     let metrics = std::sync::Arc::new(metrics::Metrics::default());
     let workers = config
         .run_worker
-        .then(|| jobs::Workers::spawn(db.clone(), &config, metrics.clone(), 1));
+        .then(|| jobs::Workers::spawn(db.clone(), &config, metrics.clone(), config.workers));
     let state = actix_web::web::Data::new(http::AppState {
         db,
         tokens,

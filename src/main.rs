@@ -80,6 +80,12 @@ struct ServeArgs {
     /// Most rows a portal may import in a rolling 24 hours.
     #[arg(long, env = "HUBPORT_MAX_ROWS_PER_DAY", default_value_t = 80_000_000)]
     max_rows_per_day: u64,
+    /// Imports of one portal processing at once; later ones wait DEFERRED, in order.
+    #[arg(long, env = "HUBPORT_MAX_CONCURRENT_IMPORTS", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..))]
+    max_concurrent_imports: u32,
+    /// Import worker threads in this process.
+    #[arg(long, env = "HUBPORT_WORKERS", default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..=64))]
+    workers: u64,
     /// Database connections per process.
     #[arg(long, env = "HUBPORT_DB_POOL_SIZE", default_value_t = 8, value_parser = clap::value_parser!(u32).range(2..=200))]
     pool_size: u32,
@@ -188,6 +194,8 @@ fn run(command: Command, mut config: Config) -> Result<(), Box<dyn std::error::E
             config.max_file_bytes = args.max_file_bytes;
             config.max_file_rows = args.max_file_rows;
             config.max_rows_per_day = args.max_rows_per_day;
+            config.max_concurrent_imports = args.max_concurrent_imports;
+            config.workers = args.workers as usize;
             tracing::info!(?config, "starting");
             let listener = TcpListener::bind(&config.bind)
                 .map_err(|e| format!("cannot listen on {}: {e}", config.bind))?;

@@ -144,8 +144,12 @@ fn work_loop(ctx: WorkerCtx, wake: &Wake) {
 }
 
 fn claim(ctx: &WorkerCtx) -> Result<Option<queue::Job>, crate::db::DbError> {
-    ctx.db
-        .write(|c| queue::claim(c, &ctx.worker_id, ctx.config.lease))
+    let per_portal = ctx.config.max_concurrent_imports;
+    ctx.db.write(|c| {
+        let job = queue::claim(c, &ctx.worker_id, ctx.config.lease, per_portal)?;
+        queue::mark_deferred(c, per_portal)?;
+        Ok(job)
+    })
 }
 
 fn sweep_orphans(ctx: &WorkerCtx) {

@@ -49,12 +49,14 @@ fn lease_end(lease: Duration) -> chrono::NaiveDateTime {
     now() + lease
 }
 
-/// Claims the oldest queued job, or a running one whose lease expired (its worker died).
-/// PostgreSQL skips rows other nodes are claiming; SQLite has a single writer anyway.
+/// Claims the oldest queued job, or a running one whose lease expired (its worker died), of a
+/// portal with fewer than `per_portal` imports running. PostgreSQL skips rows other nodes are
+/// claiming; SQLite has a single writer anyway.
 pub fn claim(
     conn: &mut DbConnection,
     worker: &str,
     lease: Duration,
+    per_portal: u32,
 ) -> Result<Option<Job>, DbError> {
     let lock = match conn {
         DbConnection::Postgres(_) => " FOR UPDATE SKIP LOCKED",
@@ -62,7 +64,9 @@ pub fn claim(
     };
     let q = format!(
         "UPDATE jobs SET state = ?, locked_by = ?, locked_until = ?, attempts = attempts + 1, updated_at = ? \
-         WHERE id = (SELECT id FROM jobs WHERE state = ? OR (state = ? AND locked_until < ?) ORDER BY id LIMIT 1{lock}) \
+         WHERE id = (SELECT j.id FROM jobs j WHERE (j.state = ? OR (j.state = ? AND j.locked_until < ?)) \
+           AND (SELECT COUNT(*) FROM jobs r WHERE r.portal_id = j.portal_id AND r.state = ? AND r.locked_until >= ? AND r.id <> j.id) < ? \
+           ORDER BY j.id LIMIT 1{lock}) \
          RETURNING id, import_id, portal_id, attempts, file_index, rows_done"
     );
     let t = now();
@@ -77,9 +81,24 @@ pub fn claim(
             Val::Text(QUEUED.into()),
             Val::Text(RUNNING.into()),
             Val::Ts(t),
+            Val::Text(RUNNING.into()),
+            Val::Ts(t),
+            Val::I64(i64::from(per_portal)),
         ],
     )?;
     Ok(rows.pop())
+}
+
+/// Shows imports waiting for their portal's running ones as DEFERRED (HubSpot's state for it).
+pub fn mark_deferred(conn: &mut DbConnection, per_portal: u32) -> Result<usize, DbError> {
+    let t = now();
+    sql::execute(
+        conn,
+        "UPDATE imports SET state = 'DEFERRED', updated_at = ? WHERE state = 'STARTED' AND id IN (\
+           SELECT j.import_id FROM jobs j WHERE j.state = ? \
+           AND (SELECT COUNT(*) FROM jobs r WHERE r.portal_id = j.portal_id AND r.state = ? AND r.locked_until >= ?) >= ?)",
+        vec![Val::Ts(t), Val::Text(QUEUED.into()), Val::Text(RUNNING.into()), Val::Ts(t), Val::I64(i64::from(per_portal))],
+    )
 }
 
 /// Records progress and extends the lease, inside the batch's transaction. Returns false when

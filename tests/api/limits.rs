@@ -109,3 +109,64 @@ fn the_daily_row_cap_counts_a_rolling_24_hours_per_portal() {
         "DONE"
     );
 }
+
+#[test]
+fn imports_beyond_the_portals_concurrency_wait_deferred_then_run() {
+    let s = TestServer::start_with(|c| {
+        c.max_concurrent_imports = 1;
+        c.workers = 2;
+        c.batch_rows = 50;
+    });
+    let t = s.token(1, &[]);
+    let mut csv = String::from("Email\n");
+    for i in 0..100_000 {
+        csv.push_str(&format!("p{i}@first.example\n"));
+    }
+    let big = s.create_import(
+        &t,
+        &contacts_request("big.csv", "UPSERT", &[("Email", "email")]),
+        &[("big.csv", csv.as_bytes())],
+    );
+    let big_id = big.json["id"].as_str().unwrap().to_string();
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while s.get(&t, &format!("/crm/v3/imports/{big_id}")).json["state"] != "PROCESSING" {
+        assert!(
+            std::time::Instant::now() < until,
+            "the first import never started"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    let small = s.create_import(&t, GUIDE_REQUEST, &[("Nov-event-leads.csv", GUIDE_CSV)]);
+    let small_id = small.json["id"].as_str().unwrap().to_string();
+    // The second import of portal 1 waits, visibly, while the first one runs.
+    let mut seen_deferred = false;
+    loop {
+        let small_now = s.get(&t, &format!("/crm/v3/imports/{small_id}")).json;
+        let big_now = s.get(&t, &format!("/crm/v3/imports/{big_id}")).json;
+        match small_now["state"].as_str().unwrap() {
+            // (It may still read DEFERRED for one poll after the first one is done.)
+            "DEFERRED" if !seen_deferred => {
+                seen_deferred = true;
+                // Meanwhile another portal is not held up by portal 1's running import.
+                let other = s.token(2, &[]);
+                let elsewhere =
+                    s.import(&other, GUIDE_REQUEST, &[("Nov-event-leads.csv", GUIDE_CSV)]);
+                assert_eq!(elsewhere["state"], "DONE");
+                assert_ne!(
+                    s.get(&t, &format!("/crm/v3/imports/{big_id}")).json["state"],
+                    "DONE",
+                    "done while portal 1's first import still ran"
+                );
+            }
+            "PROCESSING" | "DONE" => {
+                assert_eq!(big_now["state"], "DONE", "it starts after the first one");
+                break;
+            }
+            _ => {}
+        }
+        assert!(std::time::Instant::now() < until + std::time::Duration::from_secs(60));
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    assert!(seen_deferred, "the waiting import showed DEFERRED");
+    assert_eq!(s.wait_finished(&t, &small_id)["state"], "DONE");
+}
