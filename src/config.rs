@@ -36,6 +36,8 @@ pub struct Config {
     pub max_concurrent_imports: u32,
     /// Worker threads in this process.
     pub workers: usize,
+    /// Failed authentications per client address per 10 s before the address is refused.
+    pub auth_failures_per_10s: u32,
 }
 
 impl Config {
@@ -58,6 +60,7 @@ impl Config {
             max_rows_per_day: 80_000_000,
             max_concurrent_imports: 3,
             workers: 2,
+            auth_failures_per_10s: 50,
         }
     }
 
@@ -89,6 +92,7 @@ impl fmt::Debug for Config {
             .field("max_rows_per_day", &self.max_rows_per_day)
             .field("max_concurrent_imports", &self.max_concurrent_imports)
             .field("workers", &self.workers)
+            .field("auth_failures_per_10s", &self.auth_failures_per_10s)
             .finish()
     }
 }

@@ -224,6 +224,12 @@ impl ResponseError for ApiError {
                 limit: Limit::Daily,
                 ..
             } => ("You have reached your daily limit.".into(), None, &[], None),
+            ApiError::RateLimited { limit: Limit::BadCredentials, .. } => (
+                "Too many requests with invalid credentials from your address; wait before retrying.".into(),
+                None,
+                &[],
+                None,
+            ),
             other => (other.to_string(), None, &[], None),
         };
         let (error_type, policy_name) = match self {
@@ -235,6 +241,10 @@ impl ResponseError for ApiError {
                 limit: Limit::Daily,
                 ..
             } => (Some("RATE_LIMIT"), Some("DAILY")),
+            ApiError::RateLimited {
+                limit: Limit::BadCredentials,
+                ..
+            } => (Some("RATE_LIMIT"), Some("TEN_SECONDLY_ROLLING")),
             _ => (None, None),
         };
         if status.is_server_error() {

@@ -62,6 +62,7 @@ pub fn run(
             per_day: config.rate_limit_per_day,
         }),
         metrics,
+        auth_failures: http::rate_limit::AuthFailures::new(config.auth_failures_per_10s),
         config: config.clone(),
         wake: workers.as_ref().map(|w| w.wake.clone()),
     });

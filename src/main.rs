@@ -83,6 +83,9 @@ struct ServeArgs {
     /// Imports of one portal processing at once; later ones wait DEFERRED, in order.
     #[arg(long, env = "HUBPORT_MAX_CONCURRENT_IMPORTS", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..))]
     max_concurrent_imports: u32,
+    /// Failed authentications per client address per 10 s before the address is refused.
+    #[arg(long, env = "HUBPORT_AUTH_FAILURES_PER_10S", default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..))]
+    auth_failures_per_10s: u32,
     /// Import worker threads in this process.
     #[arg(long, env = "HUBPORT_WORKERS", default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..=64))]
     workers: u64,
@@ -196,6 +199,7 @@ fn run(command: Command, mut config: Config) -> Result<(), Box<dyn std::error::E
             config.max_rows_per_day = args.max_rows_per_day;
             config.max_concurrent_imports = args.max_concurrent_imports;
             config.workers = args.workers as usize;
+            config.auth_failures_per_10s = args.auth_failures_per_10s;
             tracing::info!(?config, "starting");
             let listener = TcpListener::bind(&config.bind)
                 .map_err(|e| format!("cannot listen on {}: {e}", config.bind))?;

@@ -37,6 +37,7 @@ pub struct Metrics {
     rows_read: AtomicU64,
     limited_10s: AtomicU64,
     limited_daily: AtomicU64,
+    limited_credentials: AtomicU64,
 }
 
 impl Metrics {
@@ -72,6 +73,7 @@ impl Metrics {
         match limit {
             Limit::TenSecondly => &self.limited_10s,
             Limit::Daily => &self.limited_daily,
+            Limit::BadCredentials => &self.limited_credentials,
         }
         .fetch_add(1, Ordering::Relaxed);
     }
@@ -137,6 +139,7 @@ impl Metrics {
                 vec![
                     ("TEN_SECONDLY_ROLLING", &self.limited_10s),
                     ("DAILY", &self.limited_daily),
+                    ("BAD_CREDENTIALS", &self.limited_credentials),
                 ],
                 "policy",
             ),

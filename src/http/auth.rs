@@ -1,5 +1,6 @@
 //! The `Principal` extractor: a handler that takes one is authenticated; scope checks follow.
 
+use super::rate_limit::Limit;
 use super::AppState;
 use crate::auth::{AuthError, Principal};
 use crate::error::ApiError;
@@ -29,8 +30,22 @@ impl FromRequest for Principal {
         let req = req.clone();
         Box::pin(async move {
             let state = state.ok_or_else(|| ApiError::Internal("app state missing".into()))?;
-            let token =
-                token.ok_or_else(|| ApiError::InvalidAuthentication(NO_CREDENTIALS.into()))?;
+            let ip = req.peer_addr().map(|a| a.ip());
+            if let Some(wait) = ip.and_then(|ip| state.auth_failures.blocked(ip)) {
+                state.metrics.rate_limited(Limit::BadCredentials);
+                return Err(ApiError::RateLimited {
+                    limit: Limit::BadCredentials,
+                    retry_after: wait,
+                });
+            }
+            let refused = |e: ApiError| {
+                if let Some(ip) = ip {
+                    state.auth_failures.failed(ip);
+                }
+                e
+            };
+            let token = token
+                .ok_or_else(|| refused(ApiError::InvalidAuthentication(NO_CREDENTIALS.into())))?;
             let s = state.clone();
             let result = web::block(move || s.tokens.authenticate(&s.db, &token))
                 .await
@@ -56,10 +71,10 @@ impl FromRequest for Principal {
                 Err(AuthError::Db(e)) => Err(e.into()),
                 Err(e) => {
                     tracing::info!(reason = %e, "token refused");
-                    Err(ApiError::InvalidAuthentication(
+                    Err(refused(ApiError::InvalidAuthentication(
                         "The OAuth token used to make this call is expired, revoked or invalid."
                             .into(),
-                    ))
+                    )))
                 }
             }
         })

@@ -30,6 +30,7 @@ pub struct AppState {
     pub tokens: Tokens,
     pub config: Config,
     pub rate_limits: rate_limit::RateLimits,
+    pub auth_failures: rate_limit::AuthFailures,
     pub metrics: Arc<crate::metrics::Metrics>,
     /// Present when this process runs a worker.
     pub wake: Option<Arc<Wake>>,

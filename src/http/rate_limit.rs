@@ -41,6 +41,8 @@ pub struct Usage {
 pub enum Limit {
     TenSecondly,
     Daily,
+    /// Too many failed authentications from one address.
+    BadCredentials,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -162,6 +164,46 @@ impl Usage {
         for (name, value) in pairs {
             headers.insert(HeaderName::from_static(name), HeaderValue::from(value));
         }
+    }
+}
+
+/// Failed authentications per client address in a ten-second window: past the limit the address
+/// is refused before any token is looked at, so a flood of bad tokens cannot burn CPU on
+/// signature checks (or the database on key lookups).
+pub struct AuthFailures {
+    per_10s: u32,
+    seen: Mutex<HashMap<std::net::IpAddr, (u32, std::time::Instant)>>,
+}
+
+impl AuthFailures {
+    pub fn new(per_10s: u32) -> AuthFailures {
+        AuthFailures {
+            per_10s,
+            seen: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// How long `ip` must wait, if it has used up its failures in the current window.
+    pub fn blocked(&self, ip: std::net::IpAddr) -> Option<Duration> {
+        let seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
+        match seen.get(&ip) {
+            Some((n, start)) if *n >= self.per_10s && start.elapsed() < WINDOW => {
+                Some(WINDOW - start.elapsed())
+            }
+            _ => None,
+        }
+    }
+
+    pub fn failed(&self, ip: std::net::IpAddr) {
+        let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
+        if seen.len() > 100_000 {
+            seen.retain(|_, (_, start)| start.elapsed() < WINDOW);
+        }
+        let entry = seen.entry(ip).or_insert((0, std::time::Instant::now()));
+        if entry.1.elapsed() >= WINDOW {
+            *entry = (0, std::time::Instant::now());
+        }
+        entry.0 += 1;
     }
 }
 

@@ -89,3 +89,73 @@ fn missing_scopes_get_403_naming_the_scope() {
     );
     assert_eq!(s.get(&importer, "/crm/v3/imports").status, 200);
 }
+
+/// A token signed with the server's own secret but with claims of our choosing.
+fn forge(s: &TestServer, claims: serde_json::Value) -> String {
+    let db = hubport::open_database(&s.config).unwrap();
+    let secret = hubport::db::settings::get(&mut db.conn().unwrap(), "jwt_secret")
+        .unwrap()
+        .expect("generated secret");
+    jsonwebtoken::encode(
+        &jsonwebtoken::Header::default(),
+        &claims,
+        &jsonwebtoken::EncodingKey::from_secret(secret.as_bytes()),
+    )
+    .unwrap()
+}
+
+#[test]
+fn expired_tokens_and_tokens_claiming_another_portal_are_refused() {
+    let s = TestServer::start();
+    let valid = s.token(1, &[]);
+    assert_eq!(s.get(&valid, "/crm/v3/imports").status, 200);
+    let key_id = {
+        let db = hubport::open_database(&s.config).unwrap();
+        hubport::db::keys::list(&mut db.conn().unwrap()).unwrap()[0]
+            .id
+            .to_string()
+    };
+    let now = chrono::Utc::now().timestamp();
+    let expired = forge(
+        &s,
+        serde_json::json!({"sub": key_id, "portal": 1, "scopes": ["crm.import"], "iat": now - 7200, "exp": now - 3600}),
+    );
+    s.get(&expired, "/crm/v3/imports")
+        .assert_error(401, "INVALID_AUTHENTICATION");
+    let still_valid = forge(
+        &s,
+        serde_json::json!({"sub": key_id, "portal": 1, "scopes": ["crm.import"], "iat": now, "exp": now + 3600}),
+    );
+    assert_eq!(
+        s.get(&still_valid, "/crm/v3/imports").status,
+        200,
+        "the forge itself is sound"
+    );
+    let other_portal = forge(
+        &s,
+        serde_json::json!({"sub": key_id, "portal": 2, "scopes": ["crm.import"], "iat": now}),
+    );
+    s.get(&other_portal, "/crm/v3/imports")
+        .assert_error(401, "INVALID_AUTHENTICATION");
+}
+
+#[test]
+fn a_flood_of_bad_tokens_from_one_address_is_cut_off() {
+    let s = TestServer::start_with(|c| c.auth_failures_per_10s = 3);
+    let valid = s.token(1, &[]);
+    for _ in 0..3 {
+        s.get("forged.token.value", "/crm/v3/imports")
+            .assert_error(401, "INVALID_AUTHENTICATION");
+    }
+    let r = Resp::from(
+        ureq::get(&s.url("/crm/v3/imports"))
+            .set("Authorization", "Bearer forged.token.value")
+            .call(),
+    );
+    let body = r.assert_error(429, "RATE_LIMITS");
+    assert_eq!(body["errorType"], "RATE_LIMIT");
+    // Refused before any token is checked, valid ones included, until the window ends.
+    s.get(&valid, "/crm/v3/imports")
+        .assert_error(429, "RATE_LIMITS");
+    assert_eq!(Resp::from(ureq::get(&s.url("/health")).call()).status, 200);
+}
