@@ -6,6 +6,7 @@ use crate::db::errors::ImportErrorRow;
 use crate::db::imports::{ImportRow, NewImport};
 use crate::db::{self, Db, DbError};
 use crate::error::{ApiError, Context, ErrorDetail};
+use crate::import::source::SourceError;
 use crate::import::{ImportRequest, ImportState};
 use crate::jobs::queue;
 use crate::jobs::run::{open_source, OpenError};
@@ -172,8 +173,11 @@ fn check_caps(
                 let mut n: u64 = 0;
                 while let Some(r) = source.next_row() {
                     // A broken line is still a row (it becomes a row error).
-                    if let Err(e) = r {
-                        return Err(ApiError::Internal(e.to_string()));
+                    match r {
+                        Ok(_) => {}
+                        // The worker reports it; counting ends there as reading will.
+                        Err(SourceError::Unreadable(_)) => break,
+                        Err(e) => return Err(ApiError::Internal(e.to_string())),
                     }
                     n += 1;
                     if n > limits.0 {

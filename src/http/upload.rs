@@ -14,6 +14,9 @@ use futures_util::StreamExt;
 const CHUNK_BYTES: usize = 1 << 20;
 /// The importRequest is a few KiB in practice; a megabyte leaves room for huge mappings.
 const MAX_REQUEST_JSON_BYTES: usize = 1 << 20;
+/// Bounds on the form itself: a real import has one importRequest and a few files.
+const MAX_FILES: usize = 10;
+const MAX_PARTS: usize = 32;
 
 pub struct Received {
     pub request_text: Option<String>,
@@ -78,8 +81,15 @@ async fn receive_parts(
     body: &mut Multipart,
     out: &mut Received,
 ) -> Result<(), ApiError> {
+    let mut parts = 0;
     while let Some(field) = body.next().await {
         let mut field = field.map_err(multipart_error)?;
+        parts += 1;
+        if parts > MAX_PARTS {
+            return Err(ApiError::validation(format!(
+                "The request has more than {MAX_PARTS} multipart parts"
+            )));
+        }
         match field.name().unwrap_or_default() {
             "importRequest" => {
                 if out.request_text.is_some() {
@@ -114,6 +124,11 @@ async fn receive_parts(
                         )
                     })?;
                 let content_type = field.content_type().map(|m| m.essence_str().to_string());
+                if out.files.len() >= MAX_FILES {
+                    return Err(ApiError::validation(format!(
+                        "An import takes at most {MAX_FILES} files"
+                    )));
+                }
                 let position = out.files.len() as i32;
                 let name = file_name.clone();
                 let id = write(state, move |c| {

@@ -3,7 +3,7 @@
 //! record id or alternate key (email, domain) when the row has one.
 
 use super::coerce::{coerce_value, e164, normalize_domain, normalize_email, DateFormat};
-use super::request::{ColumnType, FileSpec};
+use super::request::{ColumnType, FileSpec, MAX_COLUMNS};
 use super::row_error::{ErrorType, RowError};
 use super::source::Row;
 use crate::crm::associations;
@@ -134,6 +134,16 @@ impl FilePlan {
         header: Option<&[String]>,
         catalogue: &Catalogue,
     ) -> Result<FilePlan, RowError> {
+        if let Some(h) = header.filter(|h| h.len() >= MAX_COLUMNS) {
+            return Err(RowError::new(
+                ErrorType::IncorrectNumberOfColumns,
+                format!(
+                    "The file has {} columns; an import file may have at most {}",
+                    h.len(),
+                    MAX_COLUMNS - 1
+                ),
+            ));
+        }
         let by_name: Vec<Option<usize>> = spec
             .columns
             .iter()

@@ -142,6 +142,9 @@ struct RawForeignKey {
     association_type_id: Option<i64>,
 }
 
+/// HubSpot's limit: fewer than 1,000 columns per file.
+pub const MAX_COLUMNS: usize = 1000;
+
 const SUPPORTED: &str = "0-1 (contacts), 0-2 (companies) or 0-3 (deals)";
 
 impl ImportRequest {
@@ -237,6 +240,17 @@ impl ImportRequest {
             };
             let page = f.file_import_page.unwrap_or_default();
             let raw_columns = page.column_mappings.unwrap_or_default();
+            if raw_columns.len() >= MAX_COLUMNS {
+                problem(
+                    at("fileImportPage.columnMappings"),
+                    format!(
+                        "A file may map at most {} columns, not {}",
+                        MAX_COLUMNS - 1,
+                        raw_columns.len()
+                    ),
+                );
+                continue;
+            }
             if raw_columns.is_empty() {
                 problem(
                     at("fileImportPage.columnMappings"),

@@ -36,8 +36,57 @@ pub trait RowSource {
     fn next_row(&mut self) -> Option<Result<Result<Row, BrokenRow>, SourceError>>;
 }
 
+/// A line longer than this ends the file (a CSV reader must hold a whole record in memory).
+pub const MAX_LINE_BYTES: u64 = 8 << 20;
+/// A row larger than this is a `ROW_DATA_TOO_LARGE` row error.
+pub const MAX_ROW_BYTES: usize = 1 << 20;
+
+/// Refuses to pass on a line longer than `MAX_LINE_BYTES`, so one enormous line cannot make the
+/// process hold the whole file.
+pub struct LineGuard<R> {
+    inner: R,
+    since_newline: u64,
+}
+
+impl<R: Read> Read for LineGuard<R> {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(out)?;
+        for &b in &out[..n] {
+            self.since_newline = if b == b'\n' || b == b'\r' {
+                0
+            } else {
+                self.since_newline + 1
+            };
+            if self.since_newline > MAX_LINE_BYTES {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    LineTooLong,
+                ));
+            }
+        }
+        Ok(n)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("a line is longer than {MAX_LINE_BYTES} bytes")]
+struct LineTooLong;
+
+fn line_too_long(row: u64) -> SourceError {
+    SourceError::Unreadable(RowError::new(
+        ErrorType::RowDataTooLarge,
+        format!(
+            "Row {row} is longer than {MAX_LINE_BYTES} bytes; the rest of the file was not read"
+        ),
+    ))
+}
+
+fn is_line_too_long(e: &csv::Error) -> bool {
+    matches!(e.kind(), csv::ErrorKind::Io(io) if io.get_ref().is_some_and(|i| i.is::<LineTooLong>()))
+}
+
 pub struct CsvSource<R: Read> {
-    reader: csv::Reader<BufReader<Decoded<BufReader<R>>>>,
+    reader: csv::Reader<BufReader<LineGuard<Decoded<BufReader<R>>>>>,
     header: Option<Vec<String>>,
     record: csv::ByteRecord,
     /// The spreadsheet row of the last record read: the header is row 1, every record one row
@@ -78,7 +127,11 @@ impl<R: Read> CsvSource<R> {
         let (encoding, bom) = detect(raw.fill_buf()?)
             .map_err(|m| SourceError::Unreadable(RowError::new(ErrorType::InvalidFileType, m)))?;
         raw.consume(bom);
-        let mut buf = BufReader::with_capacity(64 * 1024, Decoded::new(raw, encoding));
+        let guarded = LineGuard {
+            inner: Decoded::new(raw, encoding),
+            since_newline: 0,
+        };
+        let mut buf = BufReader::with_capacity(64 * 1024, guarded);
         let delimiter = sniff_delimiter(buf.fill_buf()?);
         let reader = csv::ReaderBuilder::new()
             .has_headers(false)
@@ -97,7 +150,13 @@ impl<R: Read> CsvSource<R> {
             if source
                 .reader
                 .read_byte_record(&mut source.record)
-                .map_err(csv_io)?
+                .map_err(|e| {
+                    if is_line_too_long(&e) {
+                        line_too_long(1)
+                    } else {
+                        csv_io(e)
+                    }
+                })?
             {
                 source.header = Some(
                     source
@@ -125,6 +184,7 @@ impl<R: Read> RowSource for CsvSource<R> {
             match read {
                 Ok(false) => return None,
                 Ok(true) => {}
+                Err(e) if is_line_too_long(&e) => return Some(Err(line_too_long(line))),
                 Err(e) => match e.kind() {
                     csv::ErrorKind::Io(_) => return Some(Err(csv_io(e))),
                     _ => {
@@ -145,6 +205,17 @@ impl<R: Read> RowSource for CsvSource<R> {
                 .all(|c| c.iter().all(u8::is_ascii_whitespace))
             {
                 continue;
+            }
+            if self.record.as_slice().len() > MAX_ROW_BYTES {
+                let error = RowError::new(
+                    ErrorType::RowDataTooLarge,
+                    format!("Row {line} holds more than {MAX_ROW_BYTES} bytes"),
+                );
+                return Some(Ok(Err(BrokenRow {
+                    line,
+                    cells: Vec::new(),
+                    error,
+                })));
             }
             let mut cells = Vec::with_capacity(self.record.len());
             let mut bad_column = None;

@@ -292,6 +292,23 @@ fn produce(
     let mut consumed = 0i64;
     while let Some(next) = source.next_row() {
         let mapped = match next {
+            Err(SourceError::Unreadable(e)) => {
+                // Rows so far are committed; the file ends with one file-wide error.
+                if !rows.is_empty() {
+                    let batch = std::mem::take(&mut rows);
+                    if tx
+                        .send(Item::Rows {
+                            rows: batch,
+                            consumed,
+                        })
+                        .is_err()
+                    {
+                        return;
+                    }
+                }
+                let _ = tx.send(Item::FileError(e));
+                return;
+            }
             Err(e) => {
                 let _ = tx.send(Item::Failed(e.to_string()));
                 return;

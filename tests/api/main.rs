@@ -4,6 +4,7 @@ mod associations;
 mod auth;
 mod cli;
 mod crash;
+mod hostile;
 mod imports_cancel;
 mod imports_create;
 mod imports_errors;
