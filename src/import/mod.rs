@@ -4,6 +4,8 @@
 pub mod apply;
 pub mod coerce;
 pub mod encoding;
+#[cfg(test)]
+mod fuzz;
 pub mod links;
 pub mod mapping;
 pub mod request;
