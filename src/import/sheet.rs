@@ -9,6 +9,24 @@ use std::fs::File;
 use std::io::{BufReader, Read};
 use std::path::Path;
 
+/// A workbook may inflate to at most this much: a zip bomb is refused before anything is read.
+pub const MAX_UNZIPPED_BYTES: u64 = 256 << 20;
+
+/// Sums the sizes a zip declares for its entries (the parts a spreadsheet reader would inflate).
+pub fn check_unzipped_size(path: &Path, limit: u64) -> Result<(), String> {
+    let file = File::open(path).map_err(|e| e.to_string())?;
+    let mut archive = zip::ZipArchive::new(BufReader::new(file)).map_err(|e| e.to_string())?;
+    let mut total: u64 = 0;
+    for i in 0..archive.len() {
+        let entry = archive.by_index_raw(i).map_err(|e| e.to_string())?;
+        total = total.saturating_add(entry.size());
+        if total > limit {
+            return Err(format!("it would inflate to more than {limit} bytes"));
+        }
+    }
+    Ok(())
+}
+
 pub struct SheetSource {
     range: Range<Data>,
     /// Sheet row number (1-based) of the range's first row.
@@ -60,6 +78,7 @@ impl SheetSource {
             )
         };
         let range = if magic[..n].starts_with(b"PK\x03\x04") {
+            check_unzipped_size(path, MAX_UNZIPPED_BYTES).map_err(invalid)?;
             load::<Xlsx<_>>(path)
                 .or_else(|e| load::<Ods<_>>(path).map_err(|_| e))
                 .map_err(invalid)?
@@ -106,5 +125,43 @@ impl RowSource for SheetSource {
             }
             return Some(Ok(Ok(Row { line, cells })));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    #[test]
+    fn a_zip_bomb_is_refused_before_it_is_inflated() {
+        let mut tmp = tempfile::NamedTempFile::new().unwrap();
+        {
+            let mut zip = zip::ZipWriter::new(tmp.as_file_mut());
+            let opts = zip::write::SimpleFileOptions::default();
+            zip.start_file("xl/worksheets/sheet1.xml", opts).unwrap();
+            let block = vec![b' '; 1 << 20];
+            for _ in 0..4 {
+                zip.write_all(&block).unwrap();
+            }
+            zip.finish().unwrap();
+        }
+        let compressed = std::fs::metadata(tmp.path()).unwrap().len();
+        assert!(
+            compressed < 64 * 1024,
+            "4 MiB of spaces compress to {compressed} bytes"
+        );
+        assert!(check_unzipped_size(tmp.path(), 1 << 20)
+            .unwrap_err()
+            .contains("inflate"));
+        assert!(check_unzipped_size(tmp.path(), 8 << 20).is_ok());
+        let refused = SheetSource::open(tmp.path(), true)
+            .err()
+            .map(|e| e.error_type);
+        assert_eq!(
+            refused,
+            Some(ErrorType::InvalidSpreadsheet),
+            "not a workbook either way"
+        );
     }
 }
