@@ -38,6 +38,8 @@ pub struct Config {
     pub workers: usize,
     /// Failed authentications per client address per 10 s before the address is refused.
     pub auth_failures_per_10s: u32,
+    /// Uploaded bytes are deleted this long after their import ended (imports and errors stay).
+    pub upload_retention: Duration,
 }
 
 impl Config {
@@ -61,6 +63,7 @@ impl Config {
             max_concurrent_imports: 3,
             workers: 2,
             auth_failures_per_10s: 50,
+            upload_retention: Duration::from_secs(7 * 24 * 3600),
         }
     }
 
@@ -93,6 +96,7 @@ impl fmt::Debug for Config {
             .field("max_concurrent_imports", &self.max_concurrent_imports)
             .field("workers", &self.workers)
             .field("auth_failures_per_10s", &self.auth_failures_per_10s)
+            .field("upload_retention", &self.upload_retention)
             .finish()
     }
 }

@@ -82,3 +82,29 @@ pub fn run(
     }
     Ok(result?)
 }
+
+/// Runs only the import worker (`hubport worker`) until SIGTERM or SIGINT; the current batch
+/// is committed or rolled back and the job's lease released before it exits.
+pub fn run_worker(config: config::Config) -> Result<(), StartError> {
+    let db = open_database(&config)?;
+    let metrics = std::sync::Arc::new(metrics::Metrics::default());
+    let workers = jobs::Workers::spawn(db, &config, metrics, config.workers.max(1));
+    tracing::info!(workers = config.workers, "hubport worker running");
+    actix_web::rt::System::new().block_on(async {
+        #[cfg(unix)]
+        {
+            use actix_web::rt::signal::unix::{signal, SignalKind};
+            let mut term = signal(SignalKind::terminate())?;
+            tokio::select! {
+                _ = actix_web::rt::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+        }
+        #[cfg(not(unix))]
+        actix_web::rt::signal::ctrl_c().await?;
+        Ok::<(), std::io::Error>(())
+    })?;
+    tracing::info!("stopping the worker");
+    workers.stop();
+    Ok(())
+}

@@ -86,6 +86,9 @@ struct ServeArgs {
     /// Failed authentications per client address per 10 s before the address is refused.
     #[arg(long, env = "HUBPORT_AUTH_FAILURES_PER_10S", default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..))]
     auth_failures_per_10s: u32,
+    /// Days an ended import's uploaded bytes are kept (0: removed at the next sweep).
+    #[arg(long, env = "HUBPORT_UPLOAD_RETENTION_DAYS", default_value_t = 7)]
+    upload_retention_days: u64,
     /// Import worker threads in this process.
     #[arg(long, env = "HUBPORT_WORKERS", default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..=64))]
     workers: u64,
@@ -94,10 +97,33 @@ struct ServeArgs {
     pool_size: u32,
 }
 
+impl ServeArgs {
+    fn apply(self, config: &mut Config) {
+        config.bind = self.bind;
+        config.run_worker = !self.no_worker;
+        config.batch_rows = self.batch_rows as usize;
+        config.lease = std::time::Duration::from_secs(self.lease_secs);
+        config.poll_interval = std::time::Duration::from_millis(self.poll_ms);
+        config.pool_size = self.pool_size;
+        config.rate_limit_per_10s = self.rate_limit_per_10s;
+        config.rate_limit_per_day = self.rate_limit_per_day;
+        config.max_file_bytes = self.max_file_bytes;
+        config.max_file_rows = self.max_file_rows;
+        config.max_rows_per_day = self.max_rows_per_day;
+        config.max_concurrent_imports = self.max_concurrent_imports;
+        config.workers = self.workers as usize;
+        config.auth_failures_per_10s = self.auth_failures_per_10s;
+        config.upload_retention =
+            std::time::Duration::from_secs(self.upload_retention_days * 24 * 3600);
+    }
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Run the HTTP API and the import worker (the default).
     Serve(ServeArgs),
+    /// Run only the import worker (no HTTP API); scale it apart from `serve --no-worker`.
+    Worker(ServeArgs),
     /// Apply database migrations and exit.
     Migrate,
     /// Manage API tokens.
@@ -186,20 +212,7 @@ fn main() -> ExitCode {
 fn run(command: Command, mut config: Config) -> Result<(), Box<dyn std::error::Error>> {
     match command {
         Command::Serve(args) => {
-            config.bind = args.bind;
-            config.run_worker = !args.no_worker;
-            config.batch_rows = args.batch_rows as usize;
-            config.lease = std::time::Duration::from_secs(args.lease_secs);
-            config.poll_interval = std::time::Duration::from_millis(args.poll_ms);
-            config.pool_size = args.pool_size;
-            config.rate_limit_per_10s = args.rate_limit_per_10s;
-            config.rate_limit_per_day = args.rate_limit_per_day;
-            config.max_file_bytes = args.max_file_bytes;
-            config.max_file_rows = args.max_file_rows;
-            config.max_rows_per_day = args.max_rows_per_day;
-            config.max_concurrent_imports = args.max_concurrent_imports;
-            config.workers = args.workers as usize;
-            config.auth_failures_per_10s = args.auth_failures_per_10s;
+            args.apply(&mut config);
             tracing::info!(?config, "starting");
             let listener = TcpListener::bind(&config.bind)
                 .map_err(|e| format!("cannot listen on {}: {e}", config.bind))?;
@@ -230,6 +243,11 @@ fn run(command: Command, mut config: Config) -> Result<(), Box<dyn std::error::E
             if state != "DONE" {
                 return Err(format!("the import ended {state}").into());
             }
+        }
+        Command::Worker(args) => {
+            args.apply(&mut config);
+            tracing::info!(?config, "starting the worker");
+            hubport::run_worker(config)?;
         }
         Command::Migrate => {
             hubport::open_database(&config)?;

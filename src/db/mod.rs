@@ -192,6 +192,22 @@ impl Db {
         transaction(&mut conn, f)
     }
 
+    /// Whether the database answers and has every migration this binary knows.
+    pub fn check_ready(&self) -> Result<(), DbError> {
+        let mut conn = self.conn()?;
+        let pending = match &mut *conn {
+            DbConnection::Postgres(c) => c.has_pending_migration(POSTGRES_MIGRATIONS),
+            DbConnection::Sqlite(c) => c.has_pending_migration(SQLITE_MIGRATIONS),
+        }
+        .map_err(|e| DbError::Unavailable(e.to_string()))?;
+        if pending {
+            return Err(DbError::Unavailable(
+                "migrations are pending: run `hubport migrate`".into(),
+            ));
+        }
+        Ok(())
+    }
+
     /// Applies pending migrations; returns how many ran.
     pub fn migrate(&self) -> Result<usize, DbError> {
         let mut conn = self.conn()?;

@@ -141,6 +141,19 @@ async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
         .body(state.metrics.render(&gauges)))
 }
 
+/// Readiness: the database answers and its schema is current (503 otherwise).
+#[utoipa::path(get, path = "/ready", tag = "Operations", operation_id = "get-/ready",
+    responses(
+        (status = 200, description = "Ready to serve", body = Object, example = json!({"status": "ready", "backend": "sqlite"})),
+        (status = 503, description = "The database is unreachable or not migrated", body = crate::error::ErrorBody),
+    ),
+    security(()))]
+pub async fn ready(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    blocking(&state, |db| Ok(db.check_ready()?)).await?;
+    Ok(HttpResponse::Ok()
+        .json(serde_json::json!({ "status": "ready", "backend": state.db.backend().name() })))
+}
+
 async fn no_route(req: HttpRequest) -> Result<HttpResponse, ApiError> {
     Err(ApiError::NotFound {
         message: format!("No endpoint {} {}", req.method(), req.path()),
@@ -271,6 +284,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(
         web::resource("/crm/v4/objects/{objectType}/{objectId}/associations/{toObjectType}")
             .route(web::get().to(objects::associations_v4))
+            .default_service(method()),
+    )
+    .service(
+        web::resource("/ready")
+            .route(web::get().to(ready))
             .default_service(method()),
     )
     .service(

@@ -32,6 +32,7 @@ use utoipa::{Modify, OpenApi};
         super::properties::get,
         super::properties::create,
         super::health,
+        super::ready,
     ),
     components(schemas(
         PublicImportResponse,

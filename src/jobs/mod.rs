@@ -120,7 +120,10 @@ fn work_loop(ctx: WorkerCtx, wake: &Wake) {
                 if let Err(e) = run::run_import(&ctx, &job) {
                     let retry_in = match e {
                         run::RunError::Shutdown => Duration::ZERO,
-                        _ => Duration::from_secs(1 << job.attempts.clamp(0, 6)),
+                        // Exponential, but never longer than a lease.
+                        _ => {
+                            Duration::from_secs(1 << job.attempts.clamp(0, 6)).min(ctx.config.lease)
+                        }
                     };
                     tracing::warn!(error = %e, ?retry_in, "import interrupted; it resumes from its last checkpoint");
                     if !matches!(e, run::RunError::LostLease) {
@@ -152,6 +155,8 @@ fn claim(ctx: &WorkerCtx) -> Result<Option<queue::Job>, crate::db::DbError> {
     })
 }
 
+/// Housekeeping: uploads that never became an import, and the bytes of ended imports past
+/// their retention.
 fn sweep_orphans(ctx: &WorkerCtx) {
     let cutoff = crate::db::now() - ORPHAN_UPLOAD_AGE;
     match ctx
@@ -161,5 +166,17 @@ fn sweep_orphans(ctx: &WorkerCtx) {
         Ok(0) => {}
         Ok(n) => tracing::info!(files = n, "removed uploads that never became an import"),
         Err(e) => tracing::warn!(error = %e, "could not sweep orphaned uploads"),
+    }
+    let cutoff = crate::db::now() - ctx.config.upload_retention;
+    match ctx
+        .db
+        .write(|c| crate::db::files::delete_bytes_of_ended(c, cutoff))
+    {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(
+            files = n,
+            "removed the uploaded bytes of imports past their retention"
+        ),
+        Err(e) => tracing::warn!(error = %e, "could not apply the upload retention"),
     }
 }

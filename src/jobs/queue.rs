@@ -24,6 +24,9 @@ pub struct Job {
     pub file_index: i32,
     #[diesel(sql_type = BigInt)]
     pub rows_done: i64,
+    /// Why the previous attempt stopped, if it failed.
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    pub last_error: Option<String>,
 }
 
 pub const QUEUED: &str = "queued";
@@ -67,7 +70,7 @@ pub fn claim(
          WHERE id = (SELECT j.id FROM jobs j WHERE (j.state = ? OR (j.state = ? AND j.locked_until < ?)) \
            AND (SELECT COUNT(*) FROM jobs r WHERE r.portal_id = j.portal_id AND r.state = ? AND r.locked_until >= ? AND r.id <> j.id) < ? \
            ORDER BY j.id LIMIT 1{lock}) \
-         RETURNING id, import_id, portal_id, attempts, file_index, rows_done"
+         RETURNING id, import_id, portal_id, attempts, file_index, rows_done, last_error"
     );
     let t = now();
     let mut rows: Vec<Job> = sql::load(

@@ -79,7 +79,11 @@ pub fn run_import(ctx: &WorkerCtx, job: &Job) -> Result<(), RunError> {
         return give_up(
             ctx,
             job,
-            &format!("gave up after {} attempts", job.attempts - 1),
+            &format!(
+                "gave up after {} attempts; the last one failed with: {}",
+                job.attempts - 1,
+                job.last_error.as_deref().unwrap_or("unknown")
+            ),
         );
     }
     let request = match ImportRequest::parse(&import.request_json) {

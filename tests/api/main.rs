@@ -4,6 +4,7 @@ mod associations;
 mod auth;
 mod cli;
 mod crash;
+mod durability;
 mod hostile;
 mod imports_cancel;
 mod imports_create;

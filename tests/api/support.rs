@@ -399,6 +399,15 @@ pub const PROCESS_SECRET: &str = "process-test-secret";
 impl Process {
     /// Starts `hubport serve` on `db` with extra environment; waits until /health answers.
     pub fn start(db: &TestDb, port: Option<u16>, env: &[(&str, &str)]) -> Process {
+        Self::launch(db, port, &[], env)
+    }
+
+    /// `hubport serve` with extra arguments (e.g. `--no-worker`).
+    pub fn start_args(db: &TestDb, args: &[&str], env: &[(&str, &str)]) -> Process {
+        Self::launch(db, None, args, env)
+    }
+
+    fn launch(db: &TestDb, port: Option<u16>, args: &[&str], env: &[(&str, &str)]) -> Process {
         let port = port.unwrap_or_else(|| {
             TcpListener::bind("127.0.0.1:0")
                 .unwrap()
@@ -412,6 +421,7 @@ impl Process {
             .join(format!("server-{}.log", uuid::Uuid::new_v4().simple()));
         let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_hubport"));
         cmd.args(["serve", "--bind", &format!("127.0.0.1:{port}")])
+            .args(args)
             .env("DATABASE_URL", &db.url)
             .env("HUBPORT_JWT_SECRET", PROCESS_SECRET)
             .env("HUBPORT_POLL_MS", "50")
@@ -432,6 +442,31 @@ impl Process {
             child,
             base,
             port,
+            stderr_path,
+        }
+    }
+
+    /// Starts `hubport worker` (no HTTP) on `db`.
+    pub fn start_worker(db: &TestDb, env: &[(&str, &str)]) -> Process {
+        let stderr_path = db
+            .data_dir
+            .path()
+            .join(format!("worker-{}.log", uuid::Uuid::new_v4().simple()));
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_hubport"));
+        cmd.arg("worker")
+            .env("DATABASE_URL", &db.url)
+            .env("HUBPORT_JWT_SECRET", PROCESS_SECRET)
+            .env("HUBPORT_POLL_MS", "50")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::fs::File::create(&stderr_path).unwrap());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let child = cmd.spawn().expect("spawn hubport worker");
+        Process {
+            child,
+            base: String::new(),
+            port: 0,
             stderr_path,
         }
     }

@@ -1,0 +1,121 @@
+//! Durability and operations: readiness, bounded retries, upload retention, and the API and
+//! the worker as separate processes on one database.
+
+use crate::support::*;
+use diesel::sql_types::BigInt;
+use std::time::{Duration, Instant};
+
+#[derive(diesel::QueryableByName)]
+struct Count {
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+fn count(s_config: &hubport::config::Config, sql: &str) -> i64 {
+    let db = hubport::open_database(s_config).unwrap();
+    let rows: Vec<Count> = hubport::db::sql::load(&mut db.conn().unwrap(), sql, vec![]).unwrap();
+    rows[0].n
+}
+
+#[test]
+fn ready_answers_when_the_database_does() {
+    let s = TestServer::start();
+    let r = Resp::from(ureq::get(&s.url("/ready")).call());
+    assert_eq!(r.status, 200);
+    assert_eq!(r.json["status"], "ready");
+    assert_eq!(r.json["backend"], backend());
+}
+
+#[test]
+fn a_job_that_keeps_failing_ends_failed_with_its_reason() {
+    let s = TestServer::start_with(|c| c.run_worker = false);
+    let t = s.token(1, &[]);
+    let id = s
+        .create_import(&t, GUIDE_REQUEST, &[("Nov-event-leads.csv", GUIDE_CSV)])
+        .json["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // The stored bytes vanish (storage lost): every attempt fails the same way.
+    let db = hubport::open_database(&s.config).unwrap();
+    hubport::db::sql::execute(&mut db.conn().unwrap(), "DELETE FROM file_chunks", vec![]).unwrap();
+    let db = s.stop();
+    let s = TestServer::start_on(db, |c| c.lease = Duration::from_secs(1));
+    let done = s.wait_finished(&t, &id);
+    assert_eq!(done["state"], "FAILED", "never stuck in PROCESSING");
+    let reason = done["errorMessage"].as_str().unwrap();
+    assert!(
+        reason.contains("gave up after 5 attempts") && reason.contains("missing"),
+        "{reason}"
+    );
+}
+
+#[test]
+fn uploaded_bytes_go_after_the_retention_and_the_history_stays() {
+    let s = TestServer::start_with(|c| c.upload_retention = Duration::ZERO);
+    let t = s.token(1, &[]);
+    let done = s.import(&t, GUIDE_REQUEST, &[("Nov-event-leads.csv", GUIDE_CSV)]);
+    assert!(count(&s.config, "SELECT COUNT(*) AS n FROM file_chunks") > 0);
+    let db = s.stop();
+    // The sweep runs when a worker starts (and every ten minutes).
+    let s = TestServer::start_on(db, |c| c.upload_retention = Duration::ZERO);
+    let until = Instant::now() + Duration::from_secs(20);
+    while count(&s.config, "SELECT COUNT(*) AS n FROM file_chunks") > 0 {
+        assert!(Instant::now() < until, "the retention sweep never ran");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let id = done["id"].as_str().unwrap();
+    let again = s.get(&t, &format!("/crm/v3/imports/{id}"));
+    assert_eq!(again.json["state"], "DONE");
+    assert_eq!(
+        again.json["metadata"]["fileIds"],
+        done["metadata"]["fileIds"]
+    );
+    assert_eq!(
+        s.get(&t, &format!("/crm/v3/imports/{id}/errors")).json["results"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+#[test]
+fn the_api_and_the_worker_run_as_separate_processes() {
+    let db = TestDb::new();
+    let api = Process::start_args(&db, &["--no-worker"], &[]);
+    let token = Process::token(&db, 1);
+    let (ct, body) = multipart(&[
+        Part::text("importRequest", GUIDE_REQUEST),
+        Part::file("files", "Nov-event-leads.csv", "text/csv", GUIDE_CSV),
+    ]);
+    let created = Resp::from(
+        ureq::post(&format!("{}/crm/v3/imports", api.base))
+            .set("Authorization", &format!("Bearer {token}"))
+            .set("Content-Type", &ct)
+            .send_bytes(&body),
+    );
+    assert_eq!(created.status, 200, "{}", created.text);
+    let id = created.json["id"].as_str().unwrap().to_string();
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(
+        api.get(&token, &format!("/crm/v3/imports/{id}")).json["state"],
+        "STARTED",
+        "serve --no-worker processes nothing"
+    );
+    let _worker = Process::start_worker(&db, &[]);
+    let until = Instant::now() + Duration::from_secs(60);
+    loop {
+        let r = api.get(&token, &format!("/crm/v3/imports/{id}"));
+        if r.json["state"] == "DONE" {
+            assert_eq!(counter(&r.json, "CREATED_OBJECTS"), 4);
+            break;
+        }
+        assert!(
+            Instant::now() < until,
+            "the worker never processed it: {}",
+            r.text
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
