@@ -105,3 +105,171 @@ fn a_killed_import_resumes_without_duplicates_or_losses() {
         "no duplicate row errors"
     );
 }
+
+/// A seed from HUBPORT_TEST_SEED, or the clock; printed so a failure can be replayed.
+fn seed() -> u64 {
+    let seed = std::env::var("HUBPORT_TEST_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos() as u64
+        });
+    println!("HUBPORT_TEST_SEED={seed}");
+    seed
+}
+
+fn next(state: &mut u64) -> u64 {
+    *state = state
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
+    *state >> 33
+}
+
+fn post_import(p: &Process, token: &str, name: &str, csv: &str) -> String {
+    let request = contacts_request(
+        name,
+        "UPSERT",
+        &[("Email", "email"), ("First", "firstname")],
+    );
+    let (ct, body) = multipart(&[
+        Part::text("importRequest", &request),
+        Part::file("files", name, "text/csv", csv.as_bytes()),
+    ]);
+    let r = Resp::from(
+        ureq::post(&format!("{}/crm/v3/imports", p.base))
+            .set("Authorization", &format!("Bearer {token}"))
+            .set("Content-Type", &ct)
+            .send_bytes(&body),
+    );
+    assert_eq!(r.status, 200, "{}", r.text);
+    r.json["id"].as_str().unwrap().to_string()
+}
+
+fn wait_done(p: &Process, token: &str, id: &str) -> serde_json::Value {
+    let until = Instant::now() + Duration::from_secs(120);
+    loop {
+        let r = p.get(token, &format!("/crm/v3/imports/{id}"));
+        if r.json["state"] == "DONE" {
+            return r.json;
+        }
+        assert!(
+            Instant::now() < until,
+            "import {id} did not finish: {}",
+            r.text
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn kills_at_random_points_never_duplicate_or_lose_rows() {
+    let mut rng = seed();
+    let db = TestDb::new();
+    let mut server = Process::start(&db, None, ENV);
+    let token = Process::token(&db, 6);
+    let rows = 8_000;
+    for round in 0..3 {
+        let csv: String = std::iter::once("Email,First\n".to_string())
+            .chain((0..rows).map(|i| format!("r{round}-{i}@random.example,N{i}\n")))
+            .collect();
+        let id = post_import(&server, &token, &format!("round{round}.csv"), &csv);
+        // Kill right after the 200, or after a random number of committed rows.
+        let at = if next(&mut rng) % 4 == 0 {
+            0
+        } else {
+            100 + next(&mut rng) as i64 % (rows - 500)
+        };
+        let until = Instant::now() + Duration::from_secs(60);
+        while counter(
+            &server.get(&token, &format!("/crm/v3/imports/{id}")).json,
+            "TOTAL_ROWS",
+        ) < at
+        {
+            assert!(Instant::now() < until);
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        let port = server.port;
+        server.kill();
+        server = Process::start(&db, Some(port), ENV);
+        let done = wait_done(&server, &token, &id);
+        assert_eq!(
+            (
+                counter(&done, "TOTAL_ROWS"),
+                counter(&done, "CREATED_OBJECTS"),
+                counter(&done, "UPDATED_OBJECTS"),
+                counter(&done, "ERRORS")
+            ),
+            (rows, rows, 0, 0),
+            "round {round}, killed at {at} rows"
+        );
+    }
+    assert_eq!(
+        count_all(&server, &token, "/crm/v3/objects/contacts?limit=100"),
+        3 * rows,
+        "one record per key"
+    );
+}
+
+#[test]
+fn two_nodes_share_the_work_and_one_dying_loses_nothing() {
+    let db = TestDb::new();
+    let env = [
+        ("HUBPORT_BATCH_ROWS", "100"),
+        ("HUBPORT_LEASE_SECS", "1"),
+        ("HUBPORT_WORKERS", "1"),
+    ];
+    let mut a = Process::start(&db, None, &env);
+    let b = Process::start(&db, None, &env);
+    let token = Process::token(&db, 8);
+    let rows = 6_000;
+    let ids: Vec<String> = (0..4)
+        .map(|n| {
+            let csv: String = std::iter::once("Email,First\n".to_string())
+                .chain((0..rows).map(|i| format!("n{n}-{i}@nodes.example,N{i}\n")))
+                .collect();
+            post_import(
+                if n % 2 == 0 { &a } else { &b },
+                &token,
+                &format!("node{n}.csv"),
+                &csv,
+            )
+        })
+        .collect();
+    // Kill node A once work is under way on both.
+    let until = Instant::now() + Duration::from_secs(60);
+    while ids
+        .iter()
+        .filter(|id| {
+            counter(
+                &b.get(&token, &format!("/crm/v3/imports/{id}")).json,
+                "TOTAL_ROWS",
+            ) > 0
+        })
+        .count()
+        < 2
+    {
+        assert!(Instant::now() < until, "the nodes never shared the work");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    a.kill();
+    for id in &ids {
+        let done = wait_done(&b, &token, id);
+        assert_eq!(
+            (
+                counter(&done, "TOTAL_ROWS"),
+                counter(&done, "CREATED_OBJECTS"),
+                counter(&done, "UPDATED_OBJECTS")
+            ),
+            (rows, rows, 0),
+            "import {id}"
+        );
+    }
+    assert_eq!(
+        count_all(&b, &token, "/crm/v3/objects/contacts?limit=100"),
+        4 * rows,
+        "exactly once"
+    );
+}
