@@ -177,7 +177,7 @@ fn kills_at_random_points_never_duplicate_or_lose_rows() {
             .collect();
         let id = post_import(&server, &token, &format!("round{round}.csv"), &csv);
         // Kill right after the 200, or after a random number of committed rows.
-        let at = if next(&mut rng) % 4 == 0 {
+        let at = if next(&mut rng).is_multiple_of(4) {
             0
         } else {
             100 + next(&mut rng) as i64 % (rows - 500)
