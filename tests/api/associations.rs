@@ -194,18 +194,8 @@ fn the_legacy_record_id_column_links_by_id() {
     let bo = id_by(&s, &t, "contacts", "email", "bo@x.example");
     assert_eq!(assoc(&s, &t, "contacts", &bo, "companies").len(), 2);
     assert_eq!(assoc(&s, &t, "companies", &ids[0], "contacts").len(), 2);
-    let errors = s.get(
-        &t,
-        &format!("/crm/v3/imports/{}/errors", done["id"].as_str().unwrap()),
-    );
-    let types: Vec<&str> = errors.json["results"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["errorType"].as_str().unwrap())
-        .collect();
     assert_eq!(
-        types,
+        error_types(&s, &t, &done),
         ["UNKNOWN_ASSOCIATION_RECORD_ID", "INVALID_RECORD_ID"]
     );
 }

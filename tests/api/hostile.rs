@@ -3,27 +3,6 @@
 
 use crate::support::*;
 
-fn errors_of(s: &TestServer, t: &str, import: &serde_json::Value) -> Vec<(String, i64)> {
-    let r = s.get(
-        t,
-        &format!(
-            "/crm/v3/imports/{}/errors?limit=500",
-            import["id"].as_str().unwrap()
-        ),
-    );
-    r.json["results"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| {
-            (
-                e["errorType"].as_str().unwrap().to_string(),
-                e["sourceData"]["lineNumber"].as_i64().unwrap(),
-            )
-        })
-        .collect()
-}
-
 #[test]
 fn huge_lines_rows_and_column_counts_are_errors_not_crashes() {
     let s = TestServer::start();
@@ -43,7 +22,7 @@ fn huge_lines_rows_and_column_counts_are_errors_not_crashes() {
     let done = s.import(&t, &request, &[("h.csv", &csv)]);
     assert_eq!(counter(&done, "CREATED_OBJECTS"), 2);
     assert_eq!(
-        errors_of(&s, &t, &done),
+        row_errors(&s, &t, &done),
         [("ROW_DATA_TOO_LARGE".to_string(), 3)]
     );
 
@@ -53,7 +32,7 @@ fn huge_lines_rows_and_column_counts_are_errors_not_crashes() {
     let done = s.import(&t, &request, &[("h.csv", &csv)]);
     assert_eq!(done["state"], "DONE");
     assert_eq!(counter(&done, "CREATED_OBJECTS"), 1);
-    let errors = errors_of(&s, &t, &done);
+    let errors = row_errors(&s, &t, &done);
     assert_eq!(errors.len(), 1);
     assert_eq!(errors[0].0, "ROW_DATA_TOO_LARGE");
 
@@ -63,7 +42,7 @@ fn huge_lines_rows_and_column_counts_are_errors_not_crashes() {
     let wide = contacts_request("w.csv", "UPSERT", &[("c0", "email")]);
     let done = s.import(&t, &wide, &[("w.csv", csv.as_bytes())]);
     assert_eq!(
-        errors_of(&s, &t, &done),
+        row_errors(&s, &t, &done),
         [("INCORRECT_NUMBER_OF_COLUMNS".to_string(), 0)]
     );
 

@@ -152,18 +152,8 @@ fn imports_write_and_coerce_custom_properties() {
         &request,
         &[("c.csv", b"Email,Tier,Score\nz@x.example,gold,1\n")],
     );
-    let errors = s.get(
-        &other,
-        &format!("/crm/v3/imports/{}/errors", done["id"].as_str().unwrap()),
-    );
-    let types: Vec<&str> = errors.json["results"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["errorType"].as_str().unwrap())
-        .collect();
     assert_eq!(
-        types,
+        error_types(&s, &other, &done),
         [
             "PROPERTY_DEFINITION_NOT_FOUND",
             "PROPERTY_DEFINITION_NOT_FOUND"

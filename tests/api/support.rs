@@ -382,6 +382,37 @@ pub fn contacts_request(file: &str, operation: &str, columns: &[(&str, &str)]) -
     .to_string()
 }
 
+/// An import's row errors as `(errorType, lineNumber)`, in order (first 500).
+pub fn row_errors(s: &TestServer, t: &str, import: &Value) -> Vec<(String, i64)> {
+    let r = s.get(
+        t,
+        &format!(
+            "/crm/v3/imports/{}/errors?limit=500",
+            import["id"].as_str().unwrap()
+        ),
+    );
+    assert_eq!(r.status, 200, "{}", r.text);
+    r.json["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["errorType"].as_str().unwrap().to_string(),
+                e["sourceData"]["lineNumber"].as_i64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// Just the error types of `row_errors`.
+pub fn error_types(s: &TestServer, t: &str, import: &Value) -> Vec<String> {
+    row_errors(s, t, import)
+        .into_iter()
+        .map(|(e, _)| e)
+        .collect()
+}
+
 pub fn counter(import: &Value, name: &str) -> i64 {
     import["metadata"]["counters"][name].as_i64().unwrap_or(0)
 }
