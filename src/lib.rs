@@ -67,14 +67,28 @@ pub fn run(
         wake: workers.as_ref().map(|w| w.wake.clone()),
     });
     let addr = listener.local_addr()?;
+    let stop_workers = workers.as_ref().map(|w| w.stopper());
     let result = actix_web::rt::System::new().block_on(async move {
         let server = actix_web::HttpServer::new(move || http::app(state.clone()))
             .workers(2)
             .shutdown_timeout(10)
+            .disable_signals()
             .listen(listener)?
             .run();
         tracing::info!(%addr, "hubport listening");
-        on_ready(server.handle());
+        let handle = server.handle();
+        on_ready(handle.clone());
+        // On SIGTERM/SIGINT the workers stop at their next batch at once (their leases released),
+        // while the HTTP server finishes the requests in flight.
+        actix_web::rt::spawn(async move {
+            if shutdown_signal().await.is_ok() {
+                tracing::info!("shutting down");
+                if let Some(stop) = stop_workers {
+                    stop();
+                }
+                handle.stop(true).await;
+            }
+        });
         server.await
     });
     if let Some(w) = workers {
@@ -90,21 +104,23 @@ pub fn run_worker(config: config::Config) -> Result<(), StartError> {
     let metrics = std::sync::Arc::new(metrics::Metrics::default());
     let workers = jobs::Workers::spawn(db, &config, metrics, config.workers.max(1));
     tracing::info!(workers = config.workers, "hubport worker running");
-    actix_web::rt::System::new().block_on(async {
-        #[cfg(unix)]
-        {
-            use actix_web::rt::signal::unix::{signal, SignalKind};
-            let mut term = signal(SignalKind::terminate())?;
-            tokio::select! {
-                _ = actix_web::rt::signal::ctrl_c() => {}
-                _ = term.recv() => {}
-            }
-        }
-        #[cfg(not(unix))]
-        actix_web::rt::signal::ctrl_c().await?;
-        Ok::<(), std::io::Error>(())
-    })?;
+    actix_web::rt::System::new().block_on(shutdown_signal())?;
     tracing::info!("stopping the worker");
     workers.stop();
     Ok(())
+}
+
+/// Resolves on SIGTERM or SIGINT.
+async fn shutdown_signal() -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use actix_web::rt::signal::unix::{signal, SignalKind};
+        let mut term = signal(SignalKind::terminate())?;
+        tokio::select! {
+            r = actix_web::rt::signal::ctrl_c() => r,
+            _ = term.recv() => Ok(()),
+        }
+    }
+    #[cfg(not(unix))]
+    actix_web::rt::signal::ctrl_c().await
 }

@@ -92,9 +92,23 @@ impl Workers {
         }
     }
 
-    pub fn stop(self) {
+    /// Asks the workers to stop after their current batch (releasing their jobs' leases).
+    pub fn signal_stop(&self) {
         self.shutdown.store(true, Ordering::Relaxed);
         self.wake.notify();
+    }
+
+    /// A handle that asks the workers to stop, for a signal handler.
+    pub fn stopper(&self) -> impl Fn() + Send + 'static {
+        let (shutdown, wake) = (self.shutdown.clone(), self.wake.clone());
+        move || {
+            shutdown.store(true, Ordering::Relaxed);
+            wake.notify();
+        }
+    }
+
+    pub fn stop(self) {
+        self.signal_stop();
         for t in self.threads {
             let _ = t.join();
         }

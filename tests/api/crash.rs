@@ -273,3 +273,69 @@ fn two_nodes_share_the_work_and_one_dying_loses_nothing() {
         "exactly once"
     );
 }
+
+#[test]
+fn sigterm_stops_within_bounded_time_and_the_import_resumes_at_once() {
+    let db = TestDb::new();
+    // A long lease: only a released lease (not an expired one) lets the restart resume at once.
+    let env = [("HUBPORT_BATCH_ROWS", "100"), ("HUBPORT_LEASE_SECS", "600")];
+    let mut server = Process::start(&db, None, &env);
+    let token = Process::token(&db, 4);
+    let rows = 20_000;
+    let csv: String = std::iter::once("Email,First\n".to_string())
+        .chain((0..rows).map(|i| format!("t{i}@term.example,N{i}\n")))
+        .collect();
+    let id = post_import(&server, &token, "term.csv", &csv);
+    let until = Instant::now() + Duration::from_secs(60);
+    while counter(
+        &server.get(&token, &format!("/crm/v3/imports/{id}")).json,
+        "TOTAL_ROWS",
+    ) < 500
+    {
+        assert!(Instant::now() < until);
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let sent = Instant::now();
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &server.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let exited = loop {
+        if let Some(code) = server.child.try_wait().unwrap() {
+            break code;
+        }
+        assert!(
+            sent.elapsed() < Duration::from_secs(20),
+            "still running 20 s after SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(
+        exited.success(),
+        "a clean exit: {exited:?}\n{}",
+        server.logs()
+    );
+    // It stopped mid-import (read straight from the database while no server runs).
+    let config = hubport::config::Config::with_database(db.url.clone(), db.data_dir.path());
+    let store = hubport::open_database(&config).unwrap();
+    let view =
+        hubport::app::imports::get(&store, hubport::crm::PortalId(4), id.parse().unwrap()).unwrap();
+    assert_eq!(view.row.state, "PROCESSING");
+    let partial: serde_json::Value = serde_json::from_str(&view.row.counters).unwrap();
+    assert!(
+        partial["TOTAL_ROWS"].as_i64().unwrap_or(0) < rows,
+        "stopped before the end: {partial}"
+    );
+    let port = server.port;
+    let server = Process::start(&db, Some(port), &env);
+    let done = wait_done(&server, &token, &id);
+    assert_eq!(
+        (
+            counter(&done, "TOTAL_ROWS"),
+            counter(&done, "CREATED_OBJECTS"),
+            counter(&done, "UPDATED_OBJECTS")
+        ),
+        (rows, rows, 0)
+    );
+}
