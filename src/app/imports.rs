@@ -9,7 +9,7 @@ use crate::error::{ApiError, Context, ErrorDetail};
 use crate::import::source::SourceError;
 use crate::import::{ImportRequest, ImportState};
 use crate::jobs::queue;
-use crate::jobs::run::{open_source, OpenError};
+use crate::jobs::source::{open_source, OpenError};
 
 /// A file part already stored in the database, not yet attached to an import.
 pub struct UploadedFile {

@@ -2,10 +2,10 @@
 //! the database in 1 MiB chunks as it arrives (never the whole file in memory). On any failure
 //! the chunks already stored are removed again.
 
-use super::AppState;
+use super::{blocking, AppState};
 use crate::app::imports::UploadedFile;
 use crate::crm::PortalId;
-use crate::db::{self, DbError};
+use crate::db;
 use crate::error::ApiError;
 use actix_multipart::Multipart;
 use actix_web::web;
@@ -45,10 +45,11 @@ pub async fn discard(state: &web::Data<AppState>, portal: PortalId, ids: Vec<i64
     if ids.is_empty() {
         return;
     }
-    let db = state.db.clone();
-    let done =
-        web::block(move || db.write(|c| db::files::delete_unattached(c, portal, &ids))).await;
-    if !matches!(done, Ok(Ok(()))) {
+    let done = blocking(state, move |d| {
+        Ok(d.write(|c| db::files::delete_unattached(c, portal, &ids))?)
+    })
+    .await;
+    if done.is_err() {
         tracing::warn!("could not remove a refused upload; the orphan sweep will");
     }
 }
@@ -61,18 +62,6 @@ fn multipart_error(e: actix_multipart::MultipartError) -> ApiError {
         ),
         other => ApiError::validation(format!("Malformed multipart/form-data body: {other}")),
     }
-}
-
-/// One short write, off the async executor and in turn with the worker's batches.
-async fn write<T: Send + 'static>(
-    state: &web::Data<AppState>,
-    f: impl FnOnce(&mut db::DbConnection) -> Result<T, DbError> + Send + 'static,
-) -> Result<T, ApiError> {
-    let db = state.db.clone();
-    web::block(move || db.write(f))
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?
-        .map_err(ApiError::from)
 }
 
 async fn receive_parts(
@@ -131,8 +120,10 @@ async fn receive_parts(
                 }
                 let position = out.files.len() as i32;
                 let name = file_name.clone();
-                let id = write(state, move |c| {
-                    db::files::create(c, portal, position, &name, content_type.as_deref())
+                let id = blocking(state, move |d| {
+                    Ok(d.write(|c| {
+                        db::files::create(c, portal, position, &name, content_type.as_deref())
+                    })?)
                 })
                 .await?;
                 out.files.push(UploadedFile { id, file_name });
@@ -156,15 +147,24 @@ async fn receive_parts(
                     while buf.len() >= CHUNK_BYTES {
                         let rest = buf.split_off(CHUNK_BYTES);
                         let full = std::mem::replace(&mut buf, rest);
-                        write(state, move |c| db::files::append_chunk(c, id, seq, &full)).await?;
+                        blocking(state, move |d| {
+                            Ok(d.write(|c| db::files::append_chunk(c, id, seq, &full))?)
+                        })
+                        .await?;
                         seq += 1;
                     }
                 }
                 if !buf.is_empty() {
-                    write(state, move |c| db::files::append_chunk(c, id, seq, &buf)).await?;
+                    blocking(state, move |d| {
+                        Ok(d.write(|c| db::files::append_chunk(c, id, seq, &buf))?)
+                    })
+                    .await?;
                     seq += 1;
                 }
-                write(state, move |c| db::files::finish(c, id, size, seq)).await?;
+                blocking(state, move |d| {
+                    Ok(d.write(|c| db::files::finish(c, id, size, seq))?)
+                })
+                .await?;
             }
             _ => {
                 // Unknown fields are read and dropped, as HubSpot ignores them.

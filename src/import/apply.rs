@@ -2,12 +2,13 @@
 //! update (merging values in file order), and which become row errors under the import's
 //! operation (CREATE / UPDATE / UPSERT). Pure: the worker loads `Existing` and writes the result.
 
-use super::mapping::{MappedRow, RecordDraft, ADDITIONAL_EMAILS};
+pub use super::identity::aliases_of;
+use super::identity::{add_aliases, claim_unique, primary_kept};
+use super::mapping::{MappedRow, RecordDraft};
 use super::request::Operation;
 use super::row_error::{ErrorType, RowError};
 use crate::crm::properties::lifecycle_rank;
 use crate::crm::ObjectType;
-use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 pub type Properties = BTreeMap<String, String>;
@@ -365,102 +366,6 @@ pub fn plan_batch(
     plan.errors.sort_by_key(|(i, _)| *i);
     plan.counters.errors = plan.errors.len() as i64;
     plan
-}
-
-/// Claims the draft's unique values for `owner`; a value another record holds is refused with
-/// `DUPLICATE_UNIQUE_PROPERTY_VALUE` and left out of the draft.
-fn claim_unique<'a>(
-    draft: &'a RecordDraft,
-    owner: RecordRef,
-    by_unique: &mut HashMap<(String, String), RecordRef>,
-    errors: &mut Vec<(usize, RowError)>,
-    row: usize,
-) -> Cow<'a, RecordDraft> {
-    if draft.unique.is_empty() {
-        return Cow::Borrowed(draft);
-    }
-    let mut d = draft.clone();
-    for pair in &draft.unique {
-        match by_unique.get(pair) {
-            Some(other) if *other != owner => {
-                errors.push((
-                    row,
-                    RowError::new(
-                        ErrorType::DuplicateUniquePropertyValue,
-                        format!(
-                            "Another {} already has {} '{}'",
-                            draft.object_type.singular(),
-                            pair.0,
-                            pair.1
-                        ),
-                    )
-                    .object(draft.object_type),
-                ));
-                d.properties.remove(&pair.0);
-                d.unique.retain(|u| u != pair);
-            }
-            _ => {
-                by_unique.insert(pair.clone(), owner);
-            }
-        }
-    }
-    Cow::Owned(d)
-}
-
-/// A record's secondary emails, from its `hs_additional_emails`.
-pub fn aliases_of(p: &Properties) -> Vec<String> {
-    p.get(ADDITIONAL_EMAILS)
-        .map(|s| {
-            s.split(';')
-                .map(str::trim)
-                .filter(|e| !e.is_empty())
-                .map(str::to_string)
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-/// The draft without its `email` when that is not the record's primary email (it matched a
-/// secondary one, which must not replace the primary).
-fn primary_kept(draft: &RecordDraft, primary: Option<&String>) -> RecordDraft {
-    let mut d = draft.clone();
-    if d.key.is_some() && d.key.as_ref() != primary {
-        d.properties.remove("email");
-    }
-    d
-}
-
-/// Adds secondary emails to a contact (union, `;`-separated); an address that belongs to
-/// another contact is refused with `SECONDARY_EMAIL_WRITE_FAILURE`.
-fn add_aliases(
-    props: &mut Properties,
-    primary: Option<&String>,
-    new: &[String],
-    owner: RecordRef,
-    by_key: &mut HashMap<String, RecordRef>,
-) -> Vec<RowError> {
-    let mut errors = Vec::new();
-    if new.is_empty() {
-        return errors;
-    }
-    let mut all = aliases_of(props);
-    for a in new {
-        if Some(a) == primary || all.contains(a) {
-            continue;
-        }
-        match by_key.get(a) {
-            Some(other) if *other != owner => errors.push(RowError::new(
-                ErrorType::SecondaryEmailWriteFailure,
-                format!("'{a}' already belongs to another contact"),
-            )),
-            _ => {
-                by_key.insert(a.clone(), owner);
-                all.push(a.clone());
-            }
-        }
-    }
-    props.insert(ADDITIONAL_EMAILS.into(), all.join(";"));
-    errors
 }
 
 /// Later non-blank values win; drafts never carry blanks, so nothing is cleared. The lifecycle

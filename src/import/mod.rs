@@ -6,6 +6,7 @@ pub mod coerce;
 pub mod encoding;
 #[cfg(test)]
 mod fuzz;
+mod identity;
 pub mod links;
 pub mod mapping;
 pub mod request;

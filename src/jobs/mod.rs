@@ -1,8 +1,10 @@
 //! The import worker: threads that claim jobs from the durable queue (woken at once by a local
 //! import, by polling for imports created on other nodes) and run them.
 
+mod batch;
 pub mod queue;
 pub mod run;
+pub mod source;
 
 use crate::config::Config;
 use crate::db::Db;

@@ -1,23 +1,18 @@
 //! Runs one claimed import: streams each stored file through the engine on one thread while
-//! another commits batches (records, row errors, counters and the job checkpoint in one
-//! transaction), so a restart resumes after the last commit and never writes a row twice.
+//! another commits its batches (`batch.rs`), files that own a common column first.
 
+use super::batch;
 use super::queue::{self, Job};
+use super::source::{open_source, OpenError};
 use super::WorkerCtx;
 use crate::crm::{ObjectType, PortalId};
-use crate::db::associations::Association;
-use crate::db::errors::NewImportError;
-use crate::db::files::{ChunkReader, FileRow};
-use crate::db::records::{NewRecord, RecordUpdate};
-use crate::db::{self, now, DbConnection, DbError};
-use crate::import::apply::{aliases_of, plan_batch, Counters, Existing, RecordRef};
-use crate::import::mapping::{Catalogue, FilePlan, LinkTarget, MappedRow, ADDITIONAL_EMAILS};
-use crate::import::request::FileFormat;
+use crate::db::files::FileRow;
+use crate::db::{self, DbError};
+use crate::import::apply::Counters;
+use crate::import::mapping::{Catalogue, FilePlan, MappedRow};
 use crate::import::request::FileSpec;
-use crate::import::sheet::SheetSource;
-use crate::import::source::{CsvSource, RowSource, SourceError};
+use crate::import::source::SourceError;
 use crate::import::{ImportRequest, ImportState, RowError};
-use std::collections::BTreeMap;
 use std::sync::atomic::Ordering;
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 
@@ -51,16 +46,16 @@ enum Item {
 }
 
 /// Why processing stopped before the end.
-enum Stop {
+pub(super) enum Stop {
     Canceled,
 }
 
-struct ImportCtx<'a> {
-    job: &'a Job,
-    portal: PortalId,
-    import_id: i64,
-    request: &'a ImportRequest,
-    catalogue: &'a Catalogue,
+pub(super) struct ImportCtx<'a> {
+    pub(super) job: &'a Job,
+    pub(super) portal: PortalId,
+    pub(super) import_id: i64,
+    pub(super) request: &'a ImportRequest,
+    pub(super) catalogue: &'a Catalogue,
 }
 
 pub fn run_import(ctx: &WorkerCtx, job: &Job) -> Result<(), RunError> {
@@ -225,45 +220,6 @@ fn process_file(
     })
 }
 
-/// Spreadsheet readers need to seek: the stored file is copied to a temporary file first.
-fn open_sheet(
-    db: crate::db::Db,
-    file: &FileRow,
-    has_header: bool,
-) -> Result<Result<SheetSource, RowError>, String> {
-    let mut tmp = tempfile::NamedTempFile::new().map_err(|e| format!("temporary file: {e}"))?;
-    std::io::copy(&mut ChunkReader::new(db, file), tmp.as_file_mut()).map_err(|e| e.to_string())?;
-    Ok(SheetSource::open(tmp.path(), has_header))
-}
-
-/// Why a stored file gives no rows.
-pub enum OpenError {
-    /// The file is not readable as rows: one file-wide row error, the import goes on.
-    Unreadable(RowError),
-    /// Reading it failed (storage): the job is retried.
-    Failed(String),
-}
-
-/// A stored file as rows, CSV or spreadsheet as its request says.
-pub fn open_source(
-    db: crate::db::Db,
-    file: &FileRow,
-    spec: &FileSpec,
-) -> Result<Box<dyn RowSource>, OpenError> {
-    match spec.format {
-        FileFormat::Csv => match CsvSource::new(ChunkReader::new(db, file), spec.has_header) {
-            Ok(s) => Ok(Box::new(s)),
-            Err(SourceError::Unreadable(e)) => Err(OpenError::Unreadable(e)),
-            Err(e) => Err(OpenError::Failed(e.to_string())),
-        },
-        FileFormat::Spreadsheet => match open_sheet(db, file, spec.has_header) {
-            Ok(Ok(s)) => Ok(Box::new(s)),
-            Ok(Err(e)) => Err(OpenError::Unreadable(e)),
-            Err(e) => Err(OpenError::Failed(e)),
-        },
-    }
-}
-
 fn produce(
     db: crate::db::Db,
     file: &FileRow,
@@ -382,12 +338,14 @@ fn consume(
                     drafts: Vec::new(),
                     errors: vec![e],
                 };
-                let stop = commit(ctx, ictx, index + 1, 0, file, &[row], counters, false)?;
+                let stop = batch::commit(ctx, ictx, index + 1, 0, file, &[row], counters, false)?;
                 return Ok(stop);
             }
             Item::Rows { rows, consumed } => {
                 done += consumed;
-                if let Some(stop) = commit(ctx, ictx, index, done, file, &rows, counters, true)? {
+                if let Some(stop) =
+                    batch::commit(ctx, ictx, index, done, file, &rows, counters, true)?
+                {
                     return Ok(Some(stop));
                 }
                 batches += 1;
@@ -406,234 +364,4 @@ fn consume(
         }
     }
     Ok(None)
-}
-
-/// One transaction: cancel check, record writes, row errors, counters, checkpoint.
-#[allow(clippy::too_many_arguments)] // the batch's whole context; bundling it would only rename it
-fn commit(
-    ctx: &WorkerCtx,
-    ictx: &ImportCtx,
-    file_index: i32,
-    rows_done: i64,
-    file: &FileRow,
-    rows: &[MappedRow],
-    counters: &mut Counters,
-    count_rows: bool,
-) -> Result<Option<Stop>, RunError> {
-    let (portal, import_id) = (ictx.portal, ictx.import_id);
-    let result = ctx.db.write(|c| {
-        let state = db::imports::get(c, portal, import_id)?.map(|i| i.state);
-        if state.as_deref() != Some(ImportState::Processing.as_str()) {
-            return Ok(Err(Stop::Canceled));
-        }
-        let existing = load_existing(c, portal, rows)?;
-        let plan = plan_batch(rows, import_id, |ot| ictx.request.operation(ot), &existing);
-        let mut new_ids: BTreeMap<ObjectType, Vec<i64>> = BTreeMap::new();
-        for (ot, w) in &plan.writes {
-            let inserts: Vec<NewRecord> = w
-                .inserts
-                .iter()
-                .map(|i| NewRecord {
-                    key: i.key.clone(),
-                    properties: to_json(&i.properties),
-                    import_id: Some(import_id),
-                })
-                .collect();
-            new_ids.insert(*ot, db::records::insert(c, portal, *ot, &inserts)?);
-            let updates: Vec<RecordUpdate> = w
-                .updates
-                .iter()
-                .map(|u| RecordUpdate {
-                    id: u.id,
-                    key: u.key.clone(),
-                    properties: to_json(&u.properties),
-                    import_id: Some(import_id),
-                })
-                .collect();
-            db::records::update(c, portal, *ot, &updates)?;
-            let unique = ictx.catalogue.unique_properties(*ot);
-            if !unique.is_empty() {
-                let written = w
-                    .inserts
-                    .iter()
-                    .map(|i| &i.properties)
-                    .zip(new_ids[ot].iter().copied());
-                for (props, id) in written.chain(w.updates.iter().map(|u| (&u.properties, u.id))) {
-                    let pairs: Vec<(String, String)> = unique
-                        .iter()
-                        .filter_map(|p| props.get(p).map(|v| (p.clone(), v.clone())))
-                        .collect();
-                    db::records::set_unique_values(c, portal, *ot, id, &pairs)?;
-                }
-            }
-            if *ot == ObjectType::Contact {
-                let written = w
-                    .inserts
-                    .iter()
-                    .map(|i| &i.properties)
-                    .zip(new_ids[ot].iter().copied());
-                let written = written.chain(w.updates.iter().map(|u| (&u.properties, u.id)));
-                for (props, id) in written.filter(|(p, _)| p.contains_key(ADDITIONAL_EMAILS)) {
-                    db::records::set_secondary_emails(c, portal, id, &aliases_of(props))?;
-                }
-            }
-        }
-        let id_of = |(ot, r): (ObjectType, RecordRef)| match r {
-            RecordRef::Stored(id) => id,
-            RecordRef::New(ix) => new_ids[&ot][ix],
-        };
-        let links: Vec<Association> = plan
-            .associations
-            .iter()
-            .map(|a| Association {
-                from: (a.from.0, id_of(a.from)),
-                to: (a.to.0, id_of(a.to)),
-                type_id: a.type_id,
-            })
-            .collect();
-        db::associations::insert(c, portal, &links)?;
-        let t = now();
-        let errors: Vec<NewImportError> = plan
-            .errors
-            .iter()
-            .map(|(i, e)| {
-                let row = &rows[*i];
-                NewImportError {
-                    import_id,
-                    portal_id: portal.0,
-                    file_id: file.id,
-                    line_number: row.line as i64,
-                    error_type: e.error_type.as_str().to_string(),
-                    message: e.message.clone(),
-                    object_type_id: e.object_type.map(|o| o.type_id().to_string()),
-                    column_number: e.column.map(|c| c as i32),
-                    invalid_value: e.invalid_value.clone(),
-                    row_data: serde_json::to_string(&row.cells).unwrap_or_else(|_| "[]".into()),
-                    created_at: t,
-                }
-            })
-            .collect();
-        db::errors::insert(c, &errors)?;
-        let mut next = *counters;
-        let mut delta = plan.counters;
-        if !count_rows {
-            delta.total_rows = 0;
-        }
-        next.add(&delta);
-        db::imports::set_counters(c, portal, import_id, &next.to_json().to_string())?;
-        if !queue::checkpoint(
-            c,
-            ictx.job,
-            &ctx.worker_id,
-            file_index,
-            rows_done,
-            ctx.config.lease,
-        )? {
-            return Err(RunError::LostLease);
-        }
-        Ok(Ok(next))
-    });
-    match result {
-        Ok(Ok(next)) => {
-            ctx.metrics.rows(
-                next.total_rows - counters.total_rows,
-                next.created - counters.created,
-                next.updated - counters.updated,
-                next.errors - counters.errors,
-            );
-            *counters = next;
-            Ok(None)
-        }
-        Ok(Err(stop)) => Ok(Some(stop)),
-        Err(e) => Err(e),
-    }
-}
-
-fn load_existing(
-    c: &mut DbConnection,
-    portal: PortalId,
-    rows: &[MappedRow],
-) -> Result<BTreeMap<ObjectType, Vec<Existing>>, DbError> {
-    let mut out = BTreeMap::new();
-    for ot in ObjectType::ALL {
-        let drafts = rows
-            .iter()
-            .flat_map(|r| r.drafts.iter())
-            .filter(|d| d.object_type == ot);
-        let (mut ids, mut keys, mut unique) = (Vec::new(), Vec::new(), Vec::new());
-        // Records other rows link to are loaded too, to resolve those links.
-        for link in rows
-            .iter()
-            .flat_map(|r| r.drafts.iter())
-            .flat_map(|d| d.links.iter())
-            .filter(|l| l.to == ot)
-        {
-            match &link.target {
-                LinkTarget::Id(id) => ids.push(*id),
-                LinkTarget::Key(k) => keys.push(k.clone()),
-            }
-        }
-        for d in drafts {
-            match (d.id, &d.key) {
-                (Some(id), _) => ids.push(id),
-                (None, Some(k)) => keys.push(k.clone()),
-                _ => {}
-            }
-            if let (Some(_), Some(k)) = (d.id, &d.key) {
-                keys.push(k.clone());
-            }
-            keys.extend(d.aliases.iter().cloned());
-            unique.extend(d.unique.iter().cloned());
-        }
-        ids.extend(
-            db::records::find_by_unique(c, portal, ot, &unique)?
-                .into_iter()
-                .map(|(_, _, id)| id),
-        );
-        if ids.is_empty() && keys.is_empty() {
-            continue;
-        }
-        ids.sort_unstable();
-        ids.dedup();
-        keys.sort_unstable();
-        keys.dedup();
-        let mut found = db::records::find_by_keys(c, portal, ot, &keys, true)?;
-        if ot == ObjectType::Contact {
-            // Emails that are no contact's primary one may be someone's secondary one.
-            let missing: Vec<String> = keys
-                .iter()
-                .filter(|k| !found.iter().any(|r| r.key.as_ref() == Some(*k)))
-                .cloned()
-                .collect();
-            ids.extend(
-                db::records::find_by_secondary_email(c, portal, &missing)?
-                    .into_iter()
-                    .map(|(_, id)| id),
-            );
-            ids.sort_unstable();
-            ids.dedup();
-        }
-        found.extend(db::records::find_by_ids(c, portal, ot, &ids, true)?);
-        found.sort_by_key(|r| r.id);
-        found.dedup_by_key(|r| r.id);
-        let existing = found
-            .into_iter()
-            .map(|r| {
-                let properties = serde_json::from_str(&r.properties)
-                    .map_err(|e| DbError::Corrupt(format!("{} {}: {e}", ot.singular(), r.id)))?;
-                Ok(Existing {
-                    id: r.id,
-                    key: r.key,
-                    properties,
-                    created_by_import: r.created_by_import,
-                })
-            })
-            .collect::<Result<Vec<_>, DbError>>()?;
-        out.insert(ot, existing);
-    }
-    Ok(out)
-}
-
-fn to_json(p: &BTreeMap<String, String>) -> String {
-    serde_json::to_string(p).unwrap_or_else(|_| "{}".into())
 }

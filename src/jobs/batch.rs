@@ -1,0 +1,247 @@
+//! One batch, one transaction: the cancel check, record writes (with associations, secondary
+//! emails and unique values), row errors, counters and the job checkpoint commit together, so a
+//! restarted worker resumes after the last commit and never writes a row twice.
+
+use super::queue;
+use super::run::{ImportCtx, RunError, Stop};
+use super::WorkerCtx;
+use crate::crm::{ObjectType, PortalId};
+use crate::db::associations::Association;
+use crate::db::errors::NewImportError;
+use crate::db::files::FileRow;
+use crate::db::records::{NewRecord, RecordUpdate};
+use crate::db::{self, now, DbConnection, DbError};
+use crate::import::apply::{aliases_of, plan_batch, Counters, Existing, RecordRef};
+use crate::import::mapping::{LinkTarget, MappedRow, ADDITIONAL_EMAILS};
+use crate::import::ImportState;
+use std::collections::BTreeMap;
+
+/// One transaction: cancel check, record writes, row errors, counters, checkpoint.
+#[allow(clippy::too_many_arguments)] // the batch's whole context; bundling it would only rename it
+pub(super) fn commit(
+    ctx: &WorkerCtx,
+    ictx: &ImportCtx,
+    file_index: i32,
+    rows_done: i64,
+    file: &FileRow,
+    rows: &[MappedRow],
+    counters: &mut Counters,
+    count_rows: bool,
+) -> Result<Option<Stop>, RunError> {
+    let (portal, import_id) = (ictx.portal, ictx.import_id);
+    let result = ctx.db.write(|c| {
+        let state = db::imports::get(c, portal, import_id)?.map(|i| i.state);
+        if state.as_deref() != Some(ImportState::Processing.as_str()) {
+            return Ok(Err(Stop::Canceled));
+        }
+        let existing = load_existing(c, portal, rows)?;
+        let plan = plan_batch(rows, import_id, |ot| ictx.request.operation(ot), &existing);
+        let mut new_ids: BTreeMap<ObjectType, Vec<i64>> = BTreeMap::new();
+        for (ot, w) in &plan.writes {
+            let inserts: Vec<NewRecord> = w
+                .inserts
+                .iter()
+                .map(|i| NewRecord {
+                    key: i.key.clone(),
+                    properties: to_json(&i.properties),
+                    import_id: Some(import_id),
+                })
+                .collect();
+            new_ids.insert(*ot, db::records::insert(c, portal, *ot, &inserts)?);
+            let updates: Vec<RecordUpdate> = w
+                .updates
+                .iter()
+                .map(|u| RecordUpdate {
+                    id: u.id,
+                    key: u.key.clone(),
+                    properties: to_json(&u.properties),
+                    import_id: Some(import_id),
+                })
+                .collect();
+            db::records::update(c, portal, *ot, &updates)?;
+            let unique = ictx.catalogue.unique_properties(*ot);
+            if !unique.is_empty() {
+                let written = w
+                    .inserts
+                    .iter()
+                    .map(|i| &i.properties)
+                    .zip(new_ids[ot].iter().copied());
+                for (props, id) in written.chain(w.updates.iter().map(|u| (&u.properties, u.id))) {
+                    let pairs: Vec<(String, String)> = unique
+                        .iter()
+                        .filter_map(|p| props.get(p).map(|v| (p.clone(), v.clone())))
+                        .collect();
+                    db::records::set_unique_values(c, portal, *ot, id, &pairs)?;
+                }
+            }
+            if *ot == ObjectType::Contact {
+                let written = w
+                    .inserts
+                    .iter()
+                    .map(|i| &i.properties)
+                    .zip(new_ids[ot].iter().copied());
+                let written = written.chain(w.updates.iter().map(|u| (&u.properties, u.id)));
+                for (props, id) in written.filter(|(p, _)| p.contains_key(ADDITIONAL_EMAILS)) {
+                    db::records::set_secondary_emails(c, portal, id, &aliases_of(props))?;
+                }
+            }
+        }
+        let id_of = |(ot, r): (ObjectType, RecordRef)| match r {
+            RecordRef::Stored(id) => id,
+            RecordRef::New(ix) => new_ids[&ot][ix],
+        };
+        let links: Vec<Association> = plan
+            .associations
+            .iter()
+            .map(|a| Association {
+                from: (a.from.0, id_of(a.from)),
+                to: (a.to.0, id_of(a.to)),
+                type_id: a.type_id,
+            })
+            .collect();
+        db::associations::insert(c, portal, &links)?;
+        let t = now();
+        let errors: Vec<NewImportError> = plan
+            .errors
+            .iter()
+            .map(|(i, e)| {
+                let row = &rows[*i];
+                NewImportError {
+                    import_id,
+                    portal_id: portal.0,
+                    file_id: file.id,
+                    line_number: row.line as i64,
+                    error_type: e.error_type.as_str().to_string(),
+                    message: e.message.clone(),
+                    object_type_id: e.object_type.map(|o| o.type_id().to_string()),
+                    column_number: e.column.map(|c| c as i32),
+                    invalid_value: e.invalid_value.clone(),
+                    row_data: serde_json::to_string(&row.cells).unwrap_or_else(|_| "[]".into()),
+                    created_at: t,
+                }
+            })
+            .collect();
+        db::errors::insert(c, &errors)?;
+        let mut next = *counters;
+        let mut delta = plan.counters;
+        if !count_rows {
+            delta.total_rows = 0;
+        }
+        next.add(&delta);
+        db::imports::set_counters(c, portal, import_id, &next.to_json().to_string())?;
+        if !queue::checkpoint(
+            c,
+            ictx.job,
+            &ctx.worker_id,
+            file_index,
+            rows_done,
+            ctx.config.lease,
+        )? {
+            return Err(RunError::LostLease);
+        }
+        Ok(Ok(next))
+    });
+    match result {
+        Ok(Ok(next)) => {
+            ctx.metrics.rows(
+                next.total_rows - counters.total_rows,
+                next.created - counters.created,
+                next.updated - counters.updated,
+                next.errors - counters.errors,
+            );
+            *counters = next;
+            Ok(None)
+        }
+        Ok(Err(stop)) => Ok(Some(stop)),
+        Err(e) => Err(e),
+    }
+}
+
+fn load_existing(
+    c: &mut DbConnection,
+    portal: PortalId,
+    rows: &[MappedRow],
+) -> Result<BTreeMap<ObjectType, Vec<Existing>>, DbError> {
+    let mut out = BTreeMap::new();
+    for ot in ObjectType::ALL {
+        let drafts = rows
+            .iter()
+            .flat_map(|r| r.drafts.iter())
+            .filter(|d| d.object_type == ot);
+        let (mut ids, mut keys, mut unique) = (Vec::new(), Vec::new(), Vec::new());
+        // Records other rows link to are loaded too, to resolve those links.
+        for link in rows
+            .iter()
+            .flat_map(|r| r.drafts.iter())
+            .flat_map(|d| d.links.iter())
+            .filter(|l| l.to == ot)
+        {
+            match &link.target {
+                LinkTarget::Id(id) => ids.push(*id),
+                LinkTarget::Key(k) => keys.push(k.clone()),
+            }
+        }
+        for d in drafts {
+            match (d.id, &d.key) {
+                (Some(id), _) => ids.push(id),
+                (None, Some(k)) => keys.push(k.clone()),
+                _ => {}
+            }
+            if let (Some(_), Some(k)) = (d.id, &d.key) {
+                keys.push(k.clone());
+            }
+            keys.extend(d.aliases.iter().cloned());
+            unique.extend(d.unique.iter().cloned());
+        }
+        ids.extend(
+            db::records::find_by_unique(c, portal, ot, &unique)?
+                .into_iter()
+                .map(|(_, _, id)| id),
+        );
+        if ids.is_empty() && keys.is_empty() {
+            continue;
+        }
+        ids.sort_unstable();
+        ids.dedup();
+        keys.sort_unstable();
+        keys.dedup();
+        let mut found = db::records::find_by_keys(c, portal, ot, &keys, true)?;
+        if ot == ObjectType::Contact {
+            // Emails that are no contact's primary one may be someone's secondary one.
+            let missing: Vec<String> = keys
+                .iter()
+                .filter(|k| !found.iter().any(|r| r.key.as_ref() == Some(*k)))
+                .cloned()
+                .collect();
+            ids.extend(
+                db::records::find_by_secondary_email(c, portal, &missing)?
+                    .into_iter()
+                    .map(|(_, id)| id),
+            );
+            ids.sort_unstable();
+            ids.dedup();
+        }
+        found.extend(db::records::find_by_ids(c, portal, ot, &ids, true)?);
+        found.sort_by_key(|r| r.id);
+        found.dedup_by_key(|r| r.id);
+        let existing = found
+            .into_iter()
+            .map(|r| {
+                let properties = serde_json::from_str(&r.properties)
+                    .map_err(|e| DbError::Corrupt(format!("{} {}: {e}", ot.singular(), r.id)))?;
+                Ok(Existing {
+                    id: r.id,
+                    key: r.key,
+                    properties,
+                    created_by_import: r.created_by_import,
+                })
+            })
+            .collect::<Result<Vec<_>, DbError>>()?;
+        out.insert(ot, existing);
+    }
+    Ok(out)
+}
+
+fn to_json(p: &BTreeMap<String, String>) -> String {
+    serde_json::to_string(p).unwrap_or_else(|_| "{}".into())
+}
