@@ -24,6 +24,21 @@ fn ready_answers_when_the_database_does() {
     assert_eq!(r.status, 200);
     assert_eq!(r.json["status"], "ready");
     assert_eq!(r.json["backend"], backend());
+    // A schema older than the binary (a migration not applied) is not ready.
+    let db = hubport::open_database(&s.config).unwrap();
+    hubport::db::sql::execute(
+        &mut db.conn().unwrap(),
+        "DELETE FROM __diesel_schema_migrations WHERE version = (SELECT MAX(version) FROM __diesel_schema_migrations)",
+        vec![],
+    )
+    .unwrap();
+    let r = Resp::from(ureq::get(&s.url("/ready")).call());
+    assert!(r.assert_error(503, "SERVICE_UNAVAILABLE")["message"].is_string());
+    assert_eq!(
+        Resp::from(ureq::get(&s.url("/health")).call()).status,
+        200,
+        "still alive"
+    );
 }
 
 #[test]
