@@ -3,15 +3,19 @@
 //!
 //! ```text
 //! cargo build --release && cargo run --release --example bench -- \
-//!     [--backend sqlite|postgres] [--rows N] [--dup-ratio F] [--bad-ratio F] [--seed S] [--keep]
+//!     [--backend sqlite|postgres] [--rows N] [--dup-ratio F] [--bad-ratio F] [--seed S] \
+//!     [--reimport] [--keep]
 //! ```
 //!
 //! Steps: generate a seeded CSV in a temp dir → start `target/release/hubport serve` on a fresh
 //! database (a SQLite file, or a fresh `bench_<random>` schema in PostgreSQL) → mint a token with
 //! `hubport token create` → POST the multipart import with the file streamed from disk → poll the
 //! import every ~100 ms, timing `GET /crm/v3/imports/{id}` and `GET /crm/v3/objects/contacts` →
-//! check the counters against what was generated → stop the server → time `sqlite3 .import` or
-//! `psql \copy` on the same file → print the result block. Exits 1 on any failure or mismatch.
+//! with `--reimport`, once the first import is DONE, upload the same file again with the same
+//! request and poll it the same way (every row with a valid email now updates an existing contact)
+//! → read the server's CPU time → stop the server → check the counters of each import against
+//! what was generated → time `sqlite3 .import` or `psql \copy` on the same file → print the result
+//! block (and a second one for the re-import). Exits 1 on any failure or mismatch.
 //!
 //! Contacts have no writable `number` property in hubport's catalogue, so the numeric-looking
 //! column is `zip` (a string property).
@@ -78,6 +82,10 @@ struct Args {
     bad_ratio: f64,
     #[arg(long, default_value_t = 42)]
     seed: u64,
+    /// After the first import, upload the same file again (every valid row then updates) and
+    /// report that second import too.
+    #[arg(long)]
+    reimport: bool,
     /// Keep the temp dir (CSV, databases, server log) and the PostgreSQL schemas.
     #[arg(long)]
     keep: bool,
@@ -137,60 +145,97 @@ fn run(args: &Args) -> Result<bool> {
     let token = env.mint_token()?;
     // Declared after `schema`, so dropped (stopped) before the schema is.
     let mut server = env.start(&dir_path.join("server.log"))?;
-    let measured = measure(&server, &token, &data).map_err(|e| {
+    let measured = measure(&server, &token, &data, args.reimport).map_err(|e| {
         format!(
             "{e}\nlast server log lines:\n{}",
             log_tail(&server.log_path, 20)
         )
     })?;
     let db_size = database_size(args, &dir_path, schema.as_ref());
+    let cpu = CpuTime::read(server.pid());
     server.stop();
     let log = LogSummary::read(&server.log_path);
 
-    let counters = check_counters(&measured.polled.import, &data);
+    let counters = check_counters(&measured.first.polled.import, &data.expect_first());
+    let reimport_counters = measured
+        .reimport
+        .as_ref()
+        .map(|pass| check_counters(&pass.polled.import, &data.expect_reimport()));
     let loader = run_loader(args, &data, &dir_path, &suffix);
     print_report(&Report {
         args,
         load: (load_start, load_average()),
         data: &data,
         measured: &measured,
+        cpu,
         db_size,
         loader: &loader,
         counters: &counters,
+        reimport_counters: reimport_counters.as_ref(),
         log: &log,
     });
     if args.keep {
         eprintln!("kept {}", dir_path.display());
     }
-    Ok(counters.is_ok())
+    // A re-import that was asked for but skipped (the first import did not finish DONE) is
+    // already a failure of the first import's counters.
+    Ok(counters.is_ok() && reimport_counters.as_ref().is_none_or(CounterCheck::is_ok))
 }
 
-/// What the server did with the upload, measured from outside.
-struct Measured {
+/// One import of the file: the upload, then polling it to the end.
+struct Pass {
     upload: Upload,
     polled: Polled,
+}
+
+/// What the server did with the upload(s), measured from outside.
+struct Measured {
+    first: Pass,
+    /// With `--reimport` and a first import that finished DONE.
+    reimport: Option<Pass>,
+    /// Memory over the whole server run, both imports included.
     hwm_kib: Option<u64>,
     rss_max_kib: u64,
 }
 
-/// Upload, poll to the end, and read the server's memory while it is still running.
-fn measure(server: &Server, token: &str, data: &Dataset) -> Result<Measured> {
+/// Upload, poll to the end (twice with `reimport`), and read the server's memory while it is
+/// still running.
+fn measure(server: &Server, token: &str, data: &Dataset, reimport: bool) -> Result<Measured> {
     let rss = RssSampler::start(server.pid());
     let api = Api::new(&server.base, token);
-    let upload = upload_import(&api, data)?;
-    eprintln!(
-        "uploaded in {:.2} s; import {} processing",
-        upload.elapsed.as_secs_f64(),
-        upload.import_id
-    );
-    let polled = poll_until_finished(&api, &upload.import_id, data.rows);
+    let passes = (|| -> Result<(Pass, Option<Pass>)> {
+        let first = import_pass(&api, data, "import")?;
+        let state = first.polled.import["state"].as_str().unwrap_or("?");
+        let second = match (reimport, state) {
+            (false, _) => None,
+            (true, "DONE") => Some(import_pass(&api, data, "re-import")?),
+            (true, state) => {
+                eprintln!("the first import ended {state}: skipping the re-import");
+                None
+            }
+        };
+        Ok((first, second))
+    })();
     let rss_max_kib = rss.stop();
+    let (first, reimport) = passes?;
     Ok(Measured {
-        upload,
-        polled: polled?,
+        first,
+        reimport,
         hwm_kib: proc_status_kib(server.pid(), "VmHWM"),
         rss_max_kib,
     })
+}
+
+/// Upload the file (UPSERT by email) and poll that import until it finishes.
+fn import_pass(api: &Api, data: &Dataset, what: &str) -> Result<Pass> {
+    let upload = upload_import(api, data)?;
+    eprintln!(
+        "uploaded in {:.2} s; {what} {} processing",
+        upload.elapsed.as_secs_f64(),
+        upload.import_id
+    );
+    let polled = poll_until_finished(api, &upload.import_id, data.rows)?;
+    Ok(Pass { upload, polled })
 }
 
 fn validate(args: &Args) -> Result<()> {
@@ -321,6 +366,32 @@ struct Dataset {
     dups: u64,
     /// Rows with an invalid email: ERRORS.
     bad: u64,
+}
+
+/// The counters a finished import must show: (name, value).
+type Expected = [(&'static str, u64); 4];
+
+impl Dataset {
+    /// Into an empty database: each new email creates, each repeat updates, bad emails fail.
+    fn expect_first(&self) -> Expected {
+        [
+            ("TOTAL_ROWS", self.rows),
+            ("CREATED_OBJECTS", self.unique),
+            ("UPDATED_OBJECTS", self.dups),
+            ("ERRORS", self.bad),
+        ]
+    }
+
+    /// The same file again: every email already exists, so each row with a valid email (new or
+    /// repeated in the file) updates and nothing is created; bad emails fail as before.
+    fn expect_reimport(&self) -> Expected {
+        [
+            ("TOTAL_ROWS", self.rows),
+            ("CREATED_OBJECTS", 0),
+            ("UPDATED_OBJECTS", self.unique + self.dups),
+            ("ERRORS", self.bad),
+        ]
+    }
 }
 
 fn generate_csv(path: &Path, args: &Args) -> Result<Dataset> {
@@ -836,6 +907,32 @@ impl RssSampler {
     }
 }
 
+/// CPU time the server process has used so far (all its threads), from /proc/<pid>/stat.
+struct CpuTime {
+    user: f64,
+    sys: f64,
+}
+
+impl CpuTime {
+    /// `utime` and `stime` are fields 14 and 15, in clock ticks. The ticks are USER_HZ, which
+    /// is 100 on every current Linux architecture (`getconf CLK_TCK`); taken as such rather than
+    /// asking sysconf, which would need a libc dependency.
+    fn read(pid: u32) -> Option<CpuTime> {
+        const CLK_TCK: f64 = 100.0;
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        // Field 2 (comm) is parenthesised and may hold spaces: count from after its last ')',
+        // where field 3 starts.
+        let rest = &stat[stat.rfind(')')? + 1..];
+        let mut fields = rest.split_whitespace().skip(14 - 3);
+        let mut ticks = || fields.next()?.parse::<u64>().ok();
+        let (utime, stime) = (ticks()?, ticks()?);
+        Some(CpuTime {
+            user: utime as f64 / CLK_TCK,
+            sys: stime as f64 / CLK_TCK,
+        })
+    }
+}
+
 /// The database hubport wrote: SQLite file plus WAL, or the schema's relations.
 fn database_size(args: &Args, dir: &Path, schema: Option<&PgSchema>) -> Option<u64> {
     match (args.backend, schema) {
@@ -881,7 +978,7 @@ impl CounterCheck {
     }
 }
 
-fn check_counters(import: &Value, data: &Dataset) -> CounterCheck {
+fn check_counters(import: &Value, expect: &Expected) -> CounterCheck {
     let mut mismatches = Vec::new();
     let state = import["state"].as_str().unwrap_or("?");
     if state != "DONE" {
@@ -890,14 +987,8 @@ fn check_counters(import: &Value, data: &Dataset) -> CounterCheck {
             import["errorMessage"].as_str().unwrap_or("no errorMessage")
         ));
     }
-    let expect = [
-        ("TOTAL_ROWS", data.rows),
-        ("CREATED_OBJECTS", data.unique),
-        ("UPDATED_OBJECTS", data.dups),
-        ("ERRORS", data.bad),
-    ];
     let mut line = String::new();
-    for (name, want) in expect {
+    for &(name, want) in expect {
         let got = counter(import, name);
         let _ = write!(line, " {name}={got}");
         if got != want {
@@ -1052,9 +1143,13 @@ struct Report<'a> {
     load: (Option<f64>, Option<f64>),
     data: &'a Dataset,
     measured: &'a Measured,
+    /// The server's CPU time just before it was stopped (both imports with `--reimport`).
+    cpu: Option<CpuTime>,
     db_size: Option<u64>,
     loader: &'a Loader,
     counters: &'a CounterCheck,
+    /// With `--reimport` and a first import that finished DONE.
+    reimport_counters: Option<&'a CounterCheck>,
     log: &'a LogSummary,
 }
 
@@ -1090,21 +1185,11 @@ fn percentiles(samples: &[Duration]) -> String {
     )
 }
 
-fn print_report(r: &Report) {
-    let (upload, polled) = (&r.measured.upload, &r.measured.polled);
-    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+/// Prints the upload / processing / total lines of one import; returns its total and rate.
+fn print_pass(pass: &Pass, rows: u64) -> Duration {
+    let (upload, polled) = (&pass.upload, &pass.polled);
     let total = upload.elapsed + polled.elapsed;
-    let rate = r.data.rows as f64 / total.as_secs_f64();
-    println!();
-    println!(
-        "hubport bench  backend={} rows={} file={} cores={cores} seed={} dup-ratio={} bad-ratio={}",
-        r.args.backend.name(),
-        r.data.rows,
-        mib(r.data.bytes),
-        r.args.seed,
-        r.args.dup_ratio,
-        r.args.bad_ratio
-    );
+    let rate = rows as f64 / total.as_secs_f64();
     println!("upload         {:6.2} s", upload.elapsed.as_secs_f64());
     let server_clock = server_processing_secs(&polled.import)
         .map(|s| format!("  (server clock createdAt→updatedAt {s:.2} s)"))
@@ -1118,39 +1203,95 @@ fn print_report(r: &Report) {
         total.as_secs_f64(),
         thousands(rate as u64)
     );
+    total
+}
+
+fn print_latency(polled: &Polled, what: &str) {
+    println!(
+        "API latency during {what}: GET import {}; GET contacts {}",
+        percentiles(&polled.import_latency),
+        percentiles(&polled.contacts_latency)
+    );
+}
+
+/// "ratio <label> 1.23  (note)" against the loader's time, or nothing without a loader figure.
+fn print_ratio(loader: &Loader, label: &str, total: Duration) {
+    if let Loader::Timed { elapsed, note, .. } = loader {
+        let note = note
+            .as_deref()
+            .map(|n| format!("  ({n})"))
+            .unwrap_or_default();
+        println!(
+            "ratio {label}/loader {:.2}{note}",
+            total.as_secs_f64() / elapsed.as_secs_f64()
+        );
+    }
+}
+
+fn print_counters(counters: &CounterCheck) {
+    if counters.is_ok() {
+        println!("counters OK:{}", counters.line);
+    } else {
+        println!("!!! COUNTERS MISMATCH:{}", counters.line);
+        for m in &counters.mismatches {
+            println!("!!!   {m}");
+        }
+    }
+}
+
+fn print_report(r: &Report) {
+    let first = &r.measured.first;
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    // With --reimport the server-wide figures (memory, CPU, database size) cover both imports.
+    let whole_run = if r.args.reimport {
+        " (whole server run: import + re-import)"
+    } else {
+        ""
+    };
+    println!();
+    println!(
+        "hubport bench  backend={} rows={} file={} cores={cores} seed={} dup-ratio={} bad-ratio={}{}",
+        r.args.backend.name(),
+        r.data.rows,
+        mib(r.data.bytes),
+        r.args.seed,
+        r.args.dup_ratio,
+        r.args.bad_ratio,
+        if r.args.reimport { " reimport" } else { "" }
+    );
+    let total = print_pass(first, r.data.rows);
     let hwm = r.measured.hwm_kib.map_or("unavailable".into(), |k| {
         format!("{} (VmHWM)", mib(k * 1024))
     });
     println!(
-        "server peak RSS {hwm}; max sampled VmRSS {}",
+        "server peak RSS{whole_run} {hwm}; max sampled VmRSS {}",
         mib(r.measured.rss_max_kib * 1024)
     );
-    println!(
-        "API latency during import: GET import {}; GET contacts {}",
-        percentiles(&polled.import_latency),
-        percentiles(&polled.contacts_latency)
-    );
+    match &r.cpu {
+        Some(cpu) => println!(
+            "server CPU{whole_run} {:.1} s (user {:.1} s, sys {:.1} s)",
+            cpu.user + cpu.sys,
+            cpu.user,
+            cpu.sys
+        ),
+        None => println!("server CPU{whole_run} unavailable"),
+    }
+    print_latency(&first.polled, "import");
     if let Some(size) = r.db_size {
-        println!("database size  {} (includes the stored upload)", mib(size));
+        let uploads = if r.measured.reimport.is_some() {
+            "both stored uploads"
+        } else {
+            "the stored upload"
+        };
+        println!("database size  {} (includes {uploads})", mib(size));
     }
     match r.loader {
-        Loader::Timed {
-            label,
-            elapsed,
-            note,
-        } => {
+        Loader::Timed { label, elapsed, .. } => {
             println!("loader ({label}) {:.2} s", elapsed.as_secs_f64());
-            let note = note
-                .as_deref()
-                .map(|n| format!("  ({n})"))
-                .unwrap_or_default();
-            println!(
-                "ratio hubport/loader {:.2}{note}",
-                total.as_secs_f64() / elapsed.as_secs_f64()
-            );
         }
         Loader::Unavailable(why) => println!("loader: not available ({why})"),
     }
+    print_ratio(r.loader, "hubport", total);
     println!(
         "server log: {} warnings, {} errors",
         r.log.warnings, r.log.errors
@@ -1171,12 +1312,20 @@ fn print_report(r: &Report) {
             ""
         }
     );
-    if r.counters.is_ok() {
-        println!("counters OK:{}", r.counters.line);
-    } else {
-        println!("!!! COUNTERS MISMATCH:{}", r.counters.line);
-        for m in &r.counters.mismatches {
-            println!("!!!   {m}");
+    print_counters(r.counters);
+
+    if !r.args.reimport {
+        return;
+    }
+    println!();
+    println!("re-import (every row updates)");
+    match (&r.measured.reimport, r.reimport_counters) {
+        (Some(pass), Some(counters)) => {
+            let total = print_pass(pass, r.data.rows);
+            print_latency(&pass.polled, "re-import");
+            print_ratio(r.loader, "re-import", total);
+            print_counters(counters);
         }
+        _ => println!("!!! skipped: the first import did not finish DONE"),
     }
 }

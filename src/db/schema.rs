@@ -136,6 +136,45 @@ diesel::table! {
     }
 }
 
+// The record tables, in column order: PostgreSQL's COPY writes to them (db/records.rs).
+diesel::table! {
+    contacts (id) {
+        id -> BigInt,
+        portal_id -> BigInt,
+        email -> Nullable<Text>,
+        properties -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        created_by_import -> Nullable<BigInt>,
+        updated_by_import -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    companies (id) {
+        id -> BigInt,
+        portal_id -> BigInt,
+        domain -> Nullable<Text>,
+        properties -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        created_by_import -> Nullable<BigInt>,
+        updated_by_import -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    deals (id) {
+        id -> BigInt,
+        portal_id -> BigInt,
+        properties -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        created_by_import -> Nullable<BigInt>,
+        updated_by_import -> Nullable<BigInt>,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     unique_values,
     contact_emails,

@@ -81,6 +81,83 @@ where
     q
 }
 
+/// A statement of fixed shape that the connection keeps prepared, keyed by its text (diesel's
+/// `sql_query` never caches, so a batch's 3,500-bind INSERT was parsed and planned every time).
+/// Only for shapes that repeat: every distinct text stays in the connection's cache.
+pub struct Prepared<'a> {
+    /// The text around the `?` placeholders, which diesel writes back for the backend.
+    parts: Vec<&'a str>,
+    vals: Vec<Val>,
+}
+
+impl<'a> Prepared<'a> {
+    pub fn new(sql: &'a str, vals: Vec<Val>) -> Prepared<'a> {
+        let parts: Vec<&str> = sql.split('?').collect();
+        debug_assert_eq!(parts.len(), vals.len() + 1, "one value per placeholder");
+        Prepared { parts, vals }
+    }
+}
+
+impl diesel::query_builder::QueryId for Prepared<'_> {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl diesel::query_builder::Query for Prepared<'_> {
+    type SqlType = diesel::sql_types::Untyped;
+}
+
+impl<C> RunQueryDsl<C> for Prepared<'_> {}
+
+macro_rules! prepared_fragment {
+    ($backend:ty) => {
+        impl diesel::query_builder::QueryFragment<$backend> for Prepared<'_> {
+            fn walk_ast<'b>(
+                &'b self,
+                mut out: diesel::query_builder::AstPass<'_, 'b, $backend>,
+            ) -> diesel::QueryResult<()> {
+                for (part, v) in self.parts.iter().zip(&self.vals) {
+                    out.push_sql(part);
+                    match v {
+                        Val::I64(x) => out.push_bind_param::<BigInt, _>(x)?,
+                        Val::I32(x) => out.push_bind_param::<Integer, _>(x)?,
+                        Val::Text(x) => out.push_bind_param::<Text, _>(x)?,
+                        Val::OptText(x) => out.push_bind_param::<Nullable<Text>, _>(x)?,
+                        Val::OptI64(x) => out.push_bind_param::<Nullable<BigInt>, _>(x)?,
+                        Val::Ts(x) => out.push_bind_param::<Timestamp, _>(x)?,
+                        Val::Bytes(x) => out.push_bind_param::<Binary, _>(x)?,
+                    }
+                }
+                out.push_sql(self.parts.last().copied().unwrap_or_default());
+                Ok(())
+            }
+        }
+    };
+}
+prepared_fragment!(diesel::pg::Pg);
+prepared_fragment!(diesel::sqlite::Sqlite);
+
+/// Runs a `Prepared` statement; returns the affected row count.
+pub fn execute_prepared(conn: &mut DbConnection, q: Prepared) -> Result<usize, DbError> {
+    Ok(match conn {
+        DbConnection::Postgres(c) => q.execute(c),
+        DbConnection::Sqlite(c) => q.execute(c),
+    }?)
+}
+
+/// Runs a `Prepared` query and maps its rows by column name.
+pub fn load_prepared<T>(conn: &mut DbConnection, q: Prepared) -> Result<Vec<T>, DbError>
+where
+    T: diesel::QueryableByName<diesel::pg::Pg>
+        + diesel::QueryableByName<diesel::sqlite::Sqlite>
+        + 'static,
+{
+    Ok(match conn {
+        DbConnection::Postgres(c) => q.load(c),
+        DbConnection::Sqlite(c) => q.load(c),
+    }?)
+}
+
 /// Runs a statement; returns the affected row count.
 pub fn execute(conn: &mut DbConnection, sql: &str, vals: Vec<Val>) -> Result<usize, DbError> {
     Ok(match conn {

@@ -10,7 +10,7 @@ use crate::db::associations::Association;
 use crate::db::errors::NewImportError;
 use crate::db::files::FileRow;
 use crate::db::records::{NewRecord, RecordUpdate};
-use crate::db::{self, now, DbConnection, DbError};
+use crate::db::{self, now, BulkWriter, DbConnection, DbError};
 use crate::import::apply::{aliases_of, plan_batch, Counters, Existing, RecordRef};
 use crate::import::mapping::{LinkTarget, MappedRow, ADDITIONAL_EMAILS};
 use crate::import::ImportState;
@@ -20,6 +20,7 @@ use std::collections::BTreeMap;
 #[allow(clippy::too_many_arguments)] // the batch's whole context; bundling it would only rename it
 pub(super) fn commit(
     ctx: &WorkerCtx,
+    writer: &mut BulkWriter,
     ictx: &ImportCtx,
     file_index: i32,
     rows_done: i64,
@@ -29,7 +30,8 @@ pub(super) fn commit(
     count_rows: bool,
 ) -> Result<Option<Stop>, RunError> {
     let (portal, import_id) = (ictx.portal, ictx.import_id);
-    let result = ctx.db.write(|c| {
+    let result = writer.write(|c| {
+        db::relax_commit_durability(c)?;
         let state = db::imports::get(c, portal, import_id)?.map(|i| i.state);
         if state.as_deref() != Some(ImportState::Processing.as_str()) {
             return Ok(Err(Stop::Canceled));
@@ -55,10 +57,9 @@ pub(super) fn commit(
                     id: u.id,
                     key: u.key.clone(),
                     properties: to_json(&u.properties),
-                    import_id: Some(import_id),
                 })
                 .collect();
-            db::records::update(c, portal, *ot, &updates)?;
+            db::records::update(c, portal, *ot, Some(import_id), &updates)?;
             let unique = ictx.catalogue.unique_properties(*ot);
             if !unique.is_empty() {
                 let written = w

@@ -7,14 +7,14 @@ use super::source::{open_source, OpenError};
 use super::WorkerCtx;
 use crate::crm::{ObjectType, PortalId};
 use crate::db::files::FileRow;
-use crate::db::{self, DbError};
+use crate::db::{self, BulkWriter, DbError};
 use crate::import::apply::Counters;
 use crate::import::mapping::{Catalogue, FilePlan, MappedRow};
 use crate::import::request::FileSpec;
 use crate::import::source::SourceError;
 use crate::import::{ImportRequest, ImportState, RowError};
 use std::sync::atomic::Ordering;
-use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::sync::mpsc::{channel, sync_channel, Receiver, Sender, SyncSender};
 
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
@@ -209,15 +209,49 @@ fn process_file(
     skip: i64,
     counters: &mut Counters,
 ) -> Result<Option<Stop>, RunError> {
+    let mut writer = ctx.db.bulk_writer()?;
     std::thread::scope(|s| {
         // Two batches in flight: parsing the next while the current one commits uses both cores.
         let (tx, rx) = sync_channel(2);
+        // Committed batches go back to the parsing thread to be freed there: dropping a batch's
+        // maps and strings is work, and the writing thread is the busier one.
+        let (spent_tx, spent_rx) = channel();
         let db = ctx.db.clone();
         let batch_rows = ctx.config.batch_rows.max(1);
         let catalogue = ictx.catalogue;
-        s.spawn(move || produce(db, file, spec, catalogue, skip, batch_rows, tx));
-        consume(ctx, ictx, index, file, skip, counters, rx)
+        s.spawn(move || {
+            let lines = Lines {
+                tx,
+                spent: spent_rx,
+            };
+            produce(db, file, spec, catalogue, skip, batch_rows, lines)
+        });
+        consume(
+            ctx,
+            &mut writer,
+            ictx,
+            index,
+            file,
+            skip,
+            counters,
+            rx,
+            spent_tx,
+        )
     })
+}
+
+/// The parsing thread's ends of its two channels.
+struct Lines {
+    tx: SyncSender<Item>,
+    spent: Receiver<Vec<MappedRow>>,
+}
+
+impl Lines {
+    /// False once the writer has hung up.
+    fn send(&self, item: Item) -> bool {
+        while self.spent.try_recv().is_ok() {}
+        self.tx.send(item).is_ok()
+    }
 }
 
 fn produce(
@@ -227,23 +261,23 @@ fn produce(
     catalogue: &Catalogue,
     skip: i64,
     batch_rows: usize,
-    tx: SyncSender<Item>,
+    tx: Lines,
 ) {
     let mut source = match open_source(db, file, spec) {
         Ok(s) => s,
         Err(OpenError::Unreadable(e)) => {
-            let _ = tx.send(Item::FileError(e));
+            tx.send(Item::FileError(e));
             return;
         }
         Err(OpenError::Failed(m)) => {
-            let _ = tx.send(Item::Failed(m));
+            tx.send(Item::Failed(m));
             return;
         }
     };
     let plan = match FilePlan::new(spec, source.header(), catalogue) {
         Ok(p) => p,
         Err(e) => {
-            let _ = tx.send(Item::FileError(e));
+            tx.send(Item::FileError(e));
             return;
         }
     };
@@ -256,21 +290,18 @@ fn produce(
                 // Rows so far are committed; the file ends with one file-wide error.
                 if !rows.is_empty() {
                     let batch = std::mem::take(&mut rows);
-                    if tx
-                        .send(Item::Rows {
-                            rows: batch,
-                            consumed,
-                        })
-                        .is_err()
-                    {
+                    if !tx.send(Item::Rows {
+                        rows: batch,
+                        consumed,
+                    }) {
                         return;
                     }
                 }
-                let _ = tx.send(Item::FileError(e));
+                tx.send(Item::FileError(e));
                 return;
             }
             Err(e) => {
-                let _ = tx.send(Item::Failed(e.to_string()));
+                tx.send(Item::Failed(e.to_string()));
                 return;
             }
             Ok(Ok(row)) => {
@@ -297,34 +328,37 @@ fn produce(
         consumed += 1;
         if rows.len() >= batch_rows {
             let batch = std::mem::replace(&mut rows, Vec::with_capacity(batch_rows));
-            if tx
-                .send(Item::Rows {
-                    rows: batch,
-                    consumed,
-                })
-                .is_err()
-            {
+            if !tx.send(Item::Rows {
+                rows: batch,
+                consumed,
+            }) {
                 return;
             }
             consumed = 0;
         }
     }
     if !rows.is_empty() {
-        let _ = tx.send(Item::Rows { rows, consumed });
+        tx.send(Item::Rows { rows, consumed });
     }
 }
 
+#[allow(clippy::too_many_arguments)] // one file's whole context
 fn consume(
     ctx: &WorkerCtx,
+    writer: &mut BulkWriter,
     ictx: &ImportCtx,
     index: i32,
     file: &FileRow,
     skip: i64,
     counters: &mut Counters,
     rx: Receiver<Item>,
+    spent: Sender<Vec<MappedRow>>,
 ) -> Result<Option<Stop>, RunError> {
     let mut done = skip;
-    let mut batches: u64 = 0;
+    // Tables an import fills have no planner statistics yet; without them PostgreSQL reads
+    // every record of the portal to find a batch's keys. They are refreshed whenever this
+    // import's created records double, so an import that only updates never pays for it.
+    let mut analyze_at = counters.created + ctx.config.batch_rows.max(1) as i64;
     for item in rx {
         if ctx.shutdown.load(Ordering::Relaxed) {
             return Err(RunError::Shutdown);
@@ -338,20 +372,29 @@ fn consume(
                     drafts: Vec::new(),
                     errors: vec![e],
                 };
-                let stop = batch::commit(ctx, ictx, index + 1, 0, file, &[row], counters, false)?;
+                let stop = batch::commit(
+                    ctx,
+                    writer,
+                    ictx,
+                    index + 1,
+                    0,
+                    file,
+                    &[row],
+                    counters,
+                    false,
+                )?;
                 return Ok(stop);
             }
             Item::Rows { rows, consumed } => {
                 done += consumed;
-                if let Some(stop) =
-                    batch::commit(ctx, ictx, index, done, file, &rows, counters, true)?
-                {
-                    return Ok(Some(stop));
+                let stop =
+                    batch::commit(ctx, writer, ictx, index, done, file, &rows, counters, true)?;
+                let _ = spent.send(rows);
+                if stop.is_some() {
+                    return Ok(stop);
                 }
-                batches += 1;
-                // Tables an import fills have no planner statistics yet; without them PostgreSQL
-                // reads every record of the portal to find a batch's keys.
-                if batches.is_power_of_two() {
+                if counters.created >= analyze_at {
+                    analyze_at = counters.created * 2;
                     if let Err(e) = ctx
                         .db
                         .conn()

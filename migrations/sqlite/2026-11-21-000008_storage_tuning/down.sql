@@ -1,0 +1,3 @@
+-- PostgreSQL-only changes (uncompressed upload chunks, byte-wise key collation): SQLite never
+-- compresses BLOBs and compares TEXT bytewise already.
+SELECT 1;
