@@ -184,18 +184,20 @@ pub fn insert(
     conn: &mut DbConnection,
     portal: PortalId,
     ot: ObjectType,
-    rows: &[NewRecord],
+    rows: Vec<NewRecord>,
 ) -> Result<Vec<i64>, DbError> {
     if rows.is_empty() {
         return Ok(Vec::new());
     }
     let t = now();
     if let DbConnection::Postgres(c) = conn {
-        return copy_insert(c, portal, ot, rows, t);
+        return copy_insert(c, portal, ot, &rows, t);
     }
     let stamp = stamp(conn, t);
     let mut ids = Vec::with_capacity(rows.len());
-    for chunk in rows.chunks(INSERT_CHUNK) {
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let chunk: Vec<NewRecord> = rows.by_ref().take(INSERT_CHUNK).collect();
         let (cols, per_row) = match ot.alternate_key() {
             Some(k) => (format!("portal_id, {k}, properties, created_at, updated_at, created_by_import, updated_by_import"), "(?,?,?,?,?,?,?)"),
             None => ("portal_id, properties, created_at, updated_at, created_by_import, updated_by_import".to_string(), "(?,?,?,?,?,?)"),
@@ -206,12 +208,13 @@ pub fn insert(
             ot.table()
         );
         let mut vals = Vec::with_capacity(chunk.len() * 7);
+        let full = chunk.len() == INSERT_CHUNK;
         for r in chunk {
             vals.push(Val::I64(portal.0));
             if ot.alternate_key().is_some() {
-                vals.push(Val::OptText(r.key.clone()));
+                vals.push(Val::OptText(r.key));
             }
-            vals.push(Val::Text(r.properties.clone()));
+            vals.push(Val::Text(r.properties));
             vals.push(stamp.clone());
             vals.push(stamp.clone());
             vals.push(Val::OptI64(r.import_id));
@@ -219,7 +222,7 @@ pub fn insert(
         }
         // Ids come from a monotonic sequence evaluated in VALUES order, so sorting the
         // RETURNING rows restores the input order.
-        let got = if chunk.len() == INSERT_CHUNK {
+        let got = if full {
             sql::load_prepared::<IdRow>(conn, Prepared::new(&q, vals))?
         } else {
             sql::load::<IdRow>(conn, &q, vals)?
@@ -318,7 +321,7 @@ pub fn update(
     portal: PortalId,
     ot: ObjectType,
     import_id: Option<i64>,
-    rows: &[RecordUpdate],
+    rows: Vec<RecordUpdate>,
 ) -> Result<(), DbError> {
     let stamp = stamp(conn, now());
     let table = ot.table();
@@ -330,10 +333,10 @@ pub fn update(
         for r in rows {
             let mut vals = Vec::with_capacity(6);
             if ot.alternate_key().is_some() {
-                vals.push(Val::OptText(r.key.clone()));
+                vals.push(Val::OptText(r.key));
             }
             vals.extend([
-                Val::Text(r.properties.clone()),
+                Val::Text(r.properties),
                 stamp.clone(),
                 Val::OptI64(import_id),
                 Val::I64(r.id),
@@ -343,7 +346,10 @@ pub fn update(
         }
         return Ok(());
     }
-    for chunk in rows.chunks(UPDATE_CHUNK) {
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let chunk: Vec<RecordUpdate> = rows.by_ref().take(UPDATE_CHUNK).collect();
+        let full = chunk.len() == UPDATE_CHUNK;
         let (cols, per_row, set_key) = match ot.alternate_key() {
             Some(k) => ("id, k, properties", "(?,?,?)", format!("{k} = v.k, ")),
             None => ("id, properties", "(?,?)", String::new()),
@@ -358,12 +364,12 @@ pub fn update(
         for r in chunk {
             vals.push(Val::I64(r.id));
             if ot.alternate_key().is_some() {
-                vals.push(Val::OptText(r.key.clone()));
+                vals.push(Val::OptText(r.key));
             }
-            vals.push(Val::Text(r.properties.clone()));
+            vals.push(Val::Text(r.properties));
         }
         vals.extend([stamp.clone(), Val::OptI64(import_id), Val::I64(portal.0)]);
-        if chunk.len() == UPDATE_CHUNK {
+        if full {
             sql::execute_prepared(conn, Prepared::new(&q, vals))?;
         } else {
             sql::execute(conn, &q, vals)?;

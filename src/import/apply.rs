@@ -3,7 +3,7 @@
 //! operation (CREATE / UPDATE / UPSERT). Pure: the worker loads `Existing` and writes the result.
 
 pub use super::identity::aliases_of;
-use super::identity::{add_aliases, claim_unique, primary_kept};
+use super::identity::{add_aliases, claim_unique};
 use super::mapping::{MappedRow, RecordDraft};
 use super::request::Operation;
 use super::row_error::{ErrorType, RowError};
@@ -271,7 +271,7 @@ pub fn plan_batch(
                     );
                     let key = writes.inserts[ix].key.clone();
                     let merged = &mut writes.inserts[ix].properties;
-                    merge(merged, &primary_kept(draft, key.as_ref()));
+                    merge(merged, draft, key.as_ref());
                     for e in add_aliases(
                         merged,
                         key.as_ref(),
@@ -332,7 +332,7 @@ pub fn plan_batch(
                             rec.key = Some(k.clone());
                         }
                     }
-                    merge(&mut rec.properties, &primary_kept(draft, rec.key.as_ref()));
+                    merge(&mut rec.properties, draft, rec.key.as_ref());
                     for e in add_aliases(
                         &mut rec.properties,
                         rec.key.as_ref(),
@@ -369,9 +369,14 @@ pub fn plan_batch(
 }
 
 /// Later non-blank values win; drafts never carry blanks, so nothing is cleared. The lifecycle
-/// stage only moves forward (HubSpot's rule for imports).
-fn merge(into: &mut Properties, draft: &RecordDraft) {
+/// stage only moves forward (HubSpot's rule for imports). A draft that matched the record through
+/// a secondary email does not replace its `primary` one.
+fn merge(into: &mut Properties, draft: &RecordDraft, primary: Option<&String>) {
+    let keep_primary = draft.key.is_some() && draft.key.as_ref() != primary;
     for (k, v) in &draft.properties {
+        if keep_primary && k == "email" {
+            continue;
+        }
         if k == "lifecyclestage" {
             let old = into.get(k).and_then(|s| lifecycle_rank(s));
             if matches!((old, lifecycle_rank(v)), (Some(o), Some(n)) if n < o) {

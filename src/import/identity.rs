@@ -60,16 +60,6 @@ pub fn aliases_of(p: &Properties) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// The draft without its `email` when that is not the record's primary email (it matched a
-/// secondary one, which must not replace the primary).
-pub(super) fn primary_kept(draft: &RecordDraft, primary: Option<&String>) -> RecordDraft {
-    let mut d = draft.clone();
-    if d.key.is_some() && d.key.as_ref() != primary {
-        d.properties.remove("email");
-    }
-    d
-}
-
 /// Adds secondary emails to a contact (union, `;`-separated); an address that belongs to
 /// another contact is refused with `SECONDARY_EMAIL_WRITE_FAILURE`.
 pub(super) fn add_aliases(

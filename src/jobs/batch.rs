@@ -49,7 +49,7 @@ pub(super) fn commit(
                     import_id: Some(import_id),
                 })
                 .collect();
-            new_ids.insert(*ot, db::records::insert(c, portal, *ot, &inserts)?);
+            new_ids.insert(*ot, db::records::insert(c, portal, *ot, inserts)?);
             let updates: Vec<RecordUpdate> = w
                 .updates
                 .iter()
@@ -59,7 +59,7 @@ pub(super) fn commit(
                     properties: to_json(&u.properties),
                 })
                 .collect();
-            db::records::update(c, portal, *ot, Some(import_id), &updates)?;
+            db::records::update(c, portal, *ot, Some(import_id), updates)?;
             let unique = ictx.catalogue.unique_properties(*ot);
             if !unique.is_empty() {
                 let written = w
