@@ -24,6 +24,9 @@ pub struct Config {
     pub batch_rows: usize,
     /// Database connections in the pool.
     pub pool_size: u32,
+    /// Longest wait for a working database connection: past it a request answers 503 (database
+    /// down, or every pooled connection busy) instead of hanging.
+    pub db_timeout: Duration,
     /// Default per-key limits (HubSpot Professional: 190 per 10 s, 625,000 per day).
     pub rate_limit_per_10s: u32,
     pub rate_limit_per_day: u32,
@@ -55,6 +58,7 @@ impl Config {
             lease: Duration::from_secs(30),
             batch_rows: 2000,
             pool_size: 8,
+            db_timeout: Duration::from_secs(2),
             rate_limit_per_10s: 190,
             rate_limit_per_day: 625_000,
             max_file_bytes: 512 * 1024 * 1024,
@@ -88,6 +92,7 @@ impl fmt::Debug for Config {
             .field("lease", &self.lease)
             .field("batch_rows", &self.batch_rows)
             .field("pool_size", &self.pool_size)
+            .field("db_timeout", &self.db_timeout)
             .field("rate_limit_per_10s", &self.rate_limit_per_10s)
             .field("rate_limit_per_day", &self.rate_limit_per_day)
             .field("max_file_bytes", &self.max_file_bytes)

@@ -29,7 +29,7 @@ pub enum StartError {
 
 /// Opens the database and applies migrations (creating the SQLite file on first start).
 pub fn open_database(config: &config::Config) -> Result<db::Db, db::DbError> {
-    let db = db::Db::connect(&config.database_url, config.pool_size)?;
+    let db = db::Db::connect(&config.database_url, config.pool_size, config.db_timeout)?;
     let ran = db.migrate()?;
     if ran > 0 {
         tracing::info!(

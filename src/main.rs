@@ -95,6 +95,9 @@ struct ServeArgs {
     /// Database connections per process.
     #[arg(long, env = "HUBPORT_DB_POOL_SIZE", default_value_t = 8, value_parser = clap::value_parser!(u32).range(2..=200))]
     pool_size: u32,
+    /// Milliseconds a request waits for a database connection before answering 503.
+    #[arg(long, env = "HUBPORT_DB_TIMEOUT_MS", default_value_t = 2000, value_parser = clap::value_parser!(u64).range(100..))]
+    db_timeout_ms: u64,
 }
 
 impl ServeArgs {
@@ -105,6 +108,7 @@ impl ServeArgs {
         config.lease = std::time::Duration::from_secs(self.lease_secs);
         config.poll_interval = std::time::Duration::from_millis(self.poll_ms);
         config.pool_size = self.pool_size;
+        config.db_timeout = std::time::Duration::from_millis(self.db_timeout_ms);
         config.rate_limit_per_10s = self.rate_limit_per_10s;
         config.rate_limit_per_day = self.rate_limit_per_day;
         config.max_file_bytes = self.max_file_bytes;

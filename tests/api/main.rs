@@ -4,6 +4,7 @@ mod associations;
 mod auth;
 mod cli;
 mod crash;
+mod db_outage;
 mod durability;
 mod hostile;
 mod imports_cancel;
