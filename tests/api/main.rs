@@ -5,6 +5,7 @@ mod auth;
 mod cli;
 mod crash;
 mod db_outage;
+mod disk_full;
 mod durability;
 mod hostile;
 mod imports_cancel;
