@@ -30,6 +30,9 @@ pub struct Config {
     /// Default per-key limits (HubSpot Professional: 190 per 10 s, 625,000 per day).
     pub rate_limit_per_10s: u32,
     pub rate_limit_per_day: u32,
+    /// How often this node adds its daily request counts to the database and reads every node's
+    /// totals back: the daily budget is global, at most about two intervals of traffic late.
+    pub rate_limit_sync: Duration,
     /// Per uploaded file (HubSpot: 512 MB and 1,048,576 rows), and per portal per rolling 24 h
     /// (HubSpot: 80,000,000 rows through the API).
     pub max_file_bytes: u64,
@@ -61,6 +64,7 @@ impl Config {
             db_timeout: Duration::from_secs(2),
             rate_limit_per_10s: 190,
             rate_limit_per_day: 625_000,
+            rate_limit_sync: Duration::from_secs(1),
             max_file_bytes: 512 * 1024 * 1024,
             max_file_rows: 1_048_576,
             max_rows_per_day: 80_000_000,
@@ -95,6 +99,7 @@ impl fmt::Debug for Config {
             .field("db_timeout", &self.db_timeout)
             .field("rate_limit_per_10s", &self.rate_limit_per_10s)
             .field("rate_limit_per_day", &self.rate_limit_per_day)
+            .field("rate_limit_sync", &self.rate_limit_sync)
             .field("max_file_bytes", &self.max_file_bytes)
             .field("max_file_rows", &self.max_file_rows)
             .field("max_rows_per_day", &self.max_rows_per_day)

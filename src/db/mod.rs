@@ -12,6 +12,7 @@ pub mod records;
 pub mod schema;
 pub mod settings;
 pub mod sql;
+pub mod usage;
 
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;

@@ -541,8 +541,14 @@ impl Process {
 
     /// A token minted with the CLI against the same database.
     pub fn token(db: &TestDb, portal: u64) -> String {
+        Self::token_with(db, portal, &[])
+    }
+
+    /// `token create` with extra arguments (e.g. `--per-day 20`).
+    pub fn token_with(db: &TestDb, portal: u64, args: &[&str]) -> String {
         let out = std::process::Command::new(env!("CARGO_BIN_EXE_hubport"))
             .args(["token", "create", "--portal", &portal.to_string()])
+            .args(args)
             .env("DATABASE_URL", &db.url)
             .env("HUBPORT_JWT_SECRET", PROCESS_SECRET)
             .output()
