@@ -78,7 +78,8 @@ impl Daily {
         self.global + self.syncing + self.pending
     }
 
-    /// A new UTC day starts every key from zero.
+    /// A new UTC day starts every key from zero. Counts of the day before that were not synced
+    /// yet (at most one interval's) are dropped: they no longer limit anything.
     fn roll(&mut self, today: i64) {
         if self.day != today {
             *self = Daily {

@@ -149,7 +149,8 @@ fn work_loop(ctx: WorkerCtx, wake: &Wake) {
 /// Gives a job whose run stopped early back to the queue. A failure while the database is
 /// unreachable (a restart, a network cut, every pooled connection busy) is not the job's fault:
 /// the worker waits for the database and hands the job back at once without counting the
-/// attempt, so an outage of any length never fails an import. Any other failure counts, and is
+/// attempt. (Only an outage longer than the lease can let another worker take the job over
+/// first, which counts one attempt, as for a worker that died.) Any other failure counts, and is
 /// retried after an exponential backoff (at most a lease) until `MAX_ATTEMPTS`.
 fn after_failure(ctx: &WorkerCtx, job: &queue::Job, e: &run::RunError) {
     use queue::Attempt;
@@ -187,7 +188,9 @@ fn after_failure(ctx: &WorkerCtx, job: &queue::Job, e: &run::RunError) {
             // Waiting for the database: each try itself waits up to the pool's timeout.
             Err(DbError::Unavailable(_)) if outage && !ctx.shutdown.load(Ordering::Relaxed) => {
                 std::thread::sleep(pause);
-                pause = (pause * 2).min(Duration::from_secs(2));
+                // Short: after an outage longer than the lease, this release must come before
+                // another worker's claim, which would take the job over and count an attempt.
+                pause = (pause * 2).min(Duration::from_secs(1));
             }
             Err(e2) => {
                 tracing::warn!(error = %e2, "could not release the job; its lease will expire");
