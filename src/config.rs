@@ -24,9 +24,15 @@ pub struct Config {
     pub batch_rows: usize,
     /// Database connections in the pool.
     pub pool_size: u32,
+    /// Longest wait for a working database connection: past it a request answers 503 (database
+    /// down, or every pooled connection busy) instead of hanging.
+    pub db_timeout: Duration,
     /// Default per-key limits (HubSpot Professional: 190 per 10 s, 625,000 per day).
     pub rate_limit_per_10s: u32,
     pub rate_limit_per_day: u32,
+    /// How often this node adds its daily request counts to the database and reads every node's
+    /// totals back: the daily budget is global, at most about two intervals of traffic late.
+    pub rate_limit_sync: Duration,
     /// Per uploaded file (HubSpot: 512 MB and 1,048,576 rows), and per portal per rolling 24 h
     /// (HubSpot: 80,000,000 rows through the API).
     pub max_file_bytes: u64,
@@ -55,8 +61,10 @@ impl Config {
             lease: Duration::from_secs(30),
             batch_rows: 2000,
             pool_size: 8,
+            db_timeout: Duration::from_secs(2),
             rate_limit_per_10s: 190,
             rate_limit_per_day: 625_000,
+            rate_limit_sync: Duration::from_secs(1),
             max_file_bytes: 512 * 1024 * 1024,
             max_file_rows: 1_048_576,
             max_rows_per_day: 80_000_000,
@@ -88,8 +96,10 @@ impl fmt::Debug for Config {
             .field("lease", &self.lease)
             .field("batch_rows", &self.batch_rows)
             .field("pool_size", &self.pool_size)
+            .field("db_timeout", &self.db_timeout)
             .field("rate_limit_per_10s", &self.rate_limit_per_10s)
             .field("rate_limit_per_day", &self.rate_limit_per_day)
+            .field("rate_limit_sync", &self.rate_limit_sync)
             .field("max_file_bytes", &self.max_file_bytes)
             .field("max_file_rows", &self.max_file_rows)
             .field("max_rows_per_day", &self.max_rows_per_day)

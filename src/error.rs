@@ -78,6 +78,9 @@ pub enum ApiError {
     /// The database cannot be reached: the client should retry.
     #[error("service unavailable: {0}")]
     Unavailable(String),
+    /// The database has no room left (a full disk): nothing of the request was kept.
+    #[error("insufficient storage: {0}")]
+    StorageFull(String),
     /// A bug or an unexpected storage failure; the detail is logged, never sent.
     #[error("internal error: {0}")]
     Internal(String),
@@ -108,6 +111,7 @@ impl ApiError {
             ApiError::Conflict(_) => "CONFLICT",
             ApiError::RateLimited { .. } | ApiError::LimitExceeded { .. } => "RATE_LIMITS",
             ApiError::Unavailable(_) => "SERVICE_UNAVAILABLE",
+            ApiError::StorageFull(_) => "INSUFFICIENT_STORAGE",
             ApiError::Internal(_) => "INTERNAL_ERROR",
         }
     }
@@ -154,6 +158,7 @@ impl ResponseError for ApiError {
             }
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::StorageFull(_) => StatusCode::INSUFFICIENT_STORAGE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -201,6 +206,12 @@ impl ResponseError for ApiError {
             ),
             ApiError::Unavailable(_) => (
                 "The service is temporarily unavailable. Please retry.".into(),
+                None,
+                &[],
+                None,
+            ),
+            ApiError::StorageFull(_) => (
+                "The server has no storage space left; nothing of this request was kept. Please retry later.".into(),
                 None,
                 &[],
                 None,
@@ -279,6 +290,7 @@ impl From<crate::db::DbError> for ApiError {
     fn from(e: crate::db::DbError) -> Self {
         match e {
             crate::db::DbError::Unavailable(m) => ApiError::Unavailable(m),
+            crate::db::DbError::Full(m) => ApiError::StorageFull(m),
             other => ApiError::Internal(other.to_string()),
         }
     }

@@ -29,7 +29,7 @@ pub enum StartError {
 
 /// Opens the database and applies migrations (creating the SQLite file on first start).
 pub fn open_database(config: &config::Config) -> Result<db::Db, db::DbError> {
-    let db = db::Db::connect(&config.database_url, config.pool_size)?;
+    let db = db::Db::connect(&config.database_url, config.pool_size, config.db_timeout)?;
     let ran = db.migrate()?;
     if ran > 0 {
         tracing::info!(
@@ -54,13 +54,18 @@ pub fn run(
     let workers = config
         .run_worker
         .then(|| jobs::Workers::spawn(db.clone(), &config, metrics.clone(), config.workers));
+    let rate_limits = std::sync::Arc::new(http::rate_limit::RateLimits::new(
+        http::rate_limit::Policy {
+            per_10s: config.rate_limit_per_10s,
+            per_day: config.rate_limit_per_day,
+        },
+    ));
+    let daily_sync =
+        http::rate_limit::DailySync::spawn(rate_limits.clone(), db.clone(), config.rate_limit_sync);
     let state = actix_web::web::Data::new(http::AppState {
         db,
         tokens,
-        rate_limits: http::rate_limit::RateLimits::new(http::rate_limit::Policy {
-            per_10s: config.rate_limit_per_10s,
-            per_day: config.rate_limit_per_day,
-        }),
+        rate_limits,
         metrics,
         auth_failures: http::rate_limit::AuthFailures::new(config.auth_failures_per_10s),
         config: config.clone(),
@@ -94,6 +99,7 @@ pub fn run(
     if let Some(w) = workers {
         w.stop();
     }
+    daily_sync.stop();
     Ok(result?)
 }
 

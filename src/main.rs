@@ -74,9 +74,13 @@ struct ServeArgs {
     /// Requests per key per rolling 10 s (a key's --per-10s overrides it).
     #[arg(long, env = "HUBPORT_RATE_LIMIT_PER_10S", default_value_t = 190, value_parser = clap::value_parser!(u32).range(1..))]
     rate_limit_per_10s: u32,
-    /// Requests per key per rolling day (a key's --per-day overrides it).
+    /// Requests per key per UTC day, counted over every node (a key's --per-day overrides it).
     #[arg(long, env = "HUBPORT_RATE_LIMIT_PER_DAY", default_value_t = 625_000, value_parser = clap::value_parser!(u32).range(1..))]
     rate_limit_per_day: u32,
+    /// How often (ms) this node adds its daily request counts to the database and reads back
+    /// every node's totals.
+    #[arg(long, env = "HUBPORT_RATE_LIMIT_SYNC_MS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(10..))]
+    rate_limit_sync_ms: u64,
     /// Largest file an import may upload, in bytes (the upload is cut off there).
     #[arg(long, env = "HUBPORT_MAX_FILE_BYTES", default_value_t = 512 * 1024 * 1024)]
     max_file_bytes: u64,
@@ -101,6 +105,9 @@ struct ServeArgs {
     /// Database connections per process.
     #[arg(long, env = "HUBPORT_DB_POOL_SIZE", default_value_t = 8, value_parser = clap::value_parser!(u32).range(2..=200))]
     pool_size: u32,
+    /// Milliseconds a request waits for a database connection before answering 503.
+    #[arg(long, env = "HUBPORT_DB_TIMEOUT_MS", default_value_t = 2000, value_parser = clap::value_parser!(u64).range(100..))]
+    db_timeout_ms: u64,
 }
 
 impl ServeArgs {
@@ -111,8 +118,10 @@ impl ServeArgs {
         config.lease = std::time::Duration::from_secs(self.lease_secs);
         config.poll_interval = std::time::Duration::from_millis(self.poll_ms);
         config.pool_size = self.pool_size;
+        config.db_timeout = std::time::Duration::from_millis(self.db_timeout_ms);
         config.rate_limit_per_10s = self.rate_limit_per_10s;
         config.rate_limit_per_day = self.rate_limit_per_day;
+        config.rate_limit_sync = std::time::Duration::from_millis(self.rate_limit_sync_ms);
         config.max_file_bytes = self.max_file_bytes;
         config.max_file_rows = self.max_file_rows;
         config.max_rows_per_day = self.max_rows_per_day;

@@ -12,6 +12,7 @@ pub mod records;
 pub mod schema;
 pub mod settings;
 pub mod sql;
+pub mod usage;
 
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
@@ -42,14 +43,46 @@ macro_rules! db_run {
 
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
+    /// No working connection: the pool timed out, or the connection died under a statement
+    /// (the server restarted, the network dropped). Retrying later can succeed.
     #[error("database unavailable: {0}")]
     Unavailable(String),
+    /// The database has no room left to write (SQLITE_FULL, PostgreSQL's disk_full).
+    #[error("database storage full: {0}")]
+    Full(String),
     #[error("database error: {0}")]
-    Query(#[from] diesel::result::Error),
+    Query(#[source] diesel::result::Error),
     #[error("corrupt stored data: {0}")]
     Corrupt(String),
     #[error("{0}")]
     Setup(String),
+}
+
+impl From<diesel::result::Error> for DbError {
+    /// Sorts out the failures a caller reacts to differently from a failing statement: a lost
+    /// connection (answer 503, retry the batch) and a full disk (507).
+    fn from(e: diesel::result::Error) -> Self {
+        use diesel::result::{DatabaseErrorKind as K, Error as E};
+        match &e {
+            E::DatabaseError(K::ClosedConnection | K::UnableToSendCommand, info) => {
+                DbError::Unavailable(info.message().to_string())
+            }
+            // The connection's transaction state is unknown after a failed rollback; the pool
+            // drops it (`has_broken`) and the next attempt gets a fresh one.
+            E::BrokenTransactionManager => DbError::Unavailable(e.to_string()),
+            E::DatabaseError(_, info) if is_storage_full(info.message()) => {
+                DbError::Full(info.message().to_string())
+            }
+            _ => DbError::Query(e),
+        }
+    }
+}
+
+/// diesel exposes neither SQLite's result code nor PostgreSQL's SQLSTATE, only the message:
+/// SQLITE_FULL reads "database or disk is full", and PostgreSQL's disk_full (53100) errors end
+/// in the OS's ENOSPC text, "No space left on device" (in an English locale).
+fn is_storage_full(message: &str) -> bool {
+    message.contains("database or disk is full") || message.contains("No space left on device")
 }
 
 impl From<r2d2::Error> for DbError {
@@ -141,7 +174,9 @@ pub struct Db {
 
 impl Db {
     /// Opens the pool (creating the SQLite file's folder) without touching the schema.
-    pub fn connect(url: &str, pool_size: u32) -> Result<Db, DbError> {
+    /// `timeout` bounds how long a caller waits for a working connection before getting
+    /// `DbError::Unavailable` (an API request then answers 503 instead of hanging).
+    pub fn connect(url: &str, pool_size: u32, timeout: Duration) -> Result<Db, DbError> {
         let (backend, target) = parse_url(url)?;
         if backend == Backend::Sqlite {
             if let Some(dir) = std::path::Path::new(&target).parent() {
@@ -158,7 +193,11 @@ impl Db {
         }
         let pool = r2d2::Pool::builder()
             .max_size(pool_size)
-            .connection_timeout(Duration::from_secs(10))
+            .connection_timeout(timeout)
+            // Checked out connections are pinged first (r2d2's default, relied on): after a
+            // server restart the dead ones are dropped and replaced instead of failing a request.
+            .test_on_check_out(true)
+            .error_handler(Box::<ConnectErrors>::default())
             .build(Manager { backend, target })
             .map_err(|e| DbError::Unavailable(e.to_string()))?;
         let gate = (backend == Backend::Sqlite).then(Default::default);
@@ -181,6 +220,11 @@ impl Db {
 
     pub fn conn(&self) -> Result<PooledConn, DbError> {
         Ok(self.pool.get()?)
+    }
+
+    /// Whether a working connection can be had (within the pool's timeout).
+    pub fn reachable(&self) -> bool {
+        self.conn().is_ok()
     }
 
     /// Runs `f` in one write transaction, in turn with this process's other writes (see
@@ -262,6 +306,23 @@ impl Drop for BulkWriter {
         if let DbConnection::Sqlite(c) = &mut *self.conn {
             // Shrinking the cache frees its pages before the connection goes back to the pool.
             let _ = c.batch_execute(DEFAULT_CACHE);
+        }
+    }
+}
+
+/// r2d2 reports every failed connection attempt, several a second per pool while the database
+/// is down; one line every ten seconds says as much.
+#[derive(Debug, Default)]
+struct ConnectErrors {
+    last: std::sync::Mutex<Option<std::time::Instant>>,
+}
+
+impl r2d2::HandleError<diesel::r2d2::Error> for ConnectErrors {
+    fn handle_error(&self, error: diesel::r2d2::Error) {
+        let mut last = self.last.lock().unwrap_or_else(|e| e.into_inner());
+        if last.is_none_or(|t| t.elapsed() >= Duration::from_secs(10)) {
+            *last = Some(std::time::Instant::now());
+            tracing::error!(%error, "database connection failed (repeats within 10 s are not logged)");
         }
     }
 }

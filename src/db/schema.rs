@@ -175,7 +175,16 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    key_usage (api_key_id, day) {
+        api_key_id -> BigInt,
+        day -> BigInt,
+        requests -> BigInt,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
+    key_usage,
     unique_values,
     contact_emails,
     associations,

@@ -47,9 +47,13 @@ impl FromRequest for Principal {
             let token = token
                 .ok_or_else(|| refused(ApiError::InvalidAuthentication(NO_CREDENTIALS.into())))?;
             let s = state.clone();
-            let result = web::block(move || s.tokens.authenticate(&s.db, &token))
-                .await
-                .map_err(|e| ApiError::Internal(e.to_string()))?;
+            let result = web::block(move || {
+                let p = s.tokens.authenticate(&s.db, &token)?;
+                s.rate_limits.prime(&s.db, p.key_id, p.limits)?;
+                Ok(p)
+            })
+            .await
+            .map_err(|e| ApiError::Internal(e.to_string()))?;
             if let Ok(p) = &result {
                 tracing::Span::current().record("portal", p.portal.0);
             }

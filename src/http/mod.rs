@@ -29,7 +29,7 @@ pub struct AppState {
     pub db: Db,
     pub tokens: Tokens,
     pub config: Config,
-    pub rate_limits: rate_limit::RateLimits,
+    pub rate_limits: Arc<rate_limit::RateLimits>,
     pub auth_failures: rate_limit::AuthFailures,
     pub metrics: Arc<crate::metrics::Metrics>,
     /// Present when this process runs a worker.

@@ -40,18 +40,43 @@ pub async fn receive(
     Ok(received)
 }
 
-/// Best-effort removal of stored uploads that will not become an import.
+/// Removes stored uploads that will not become an import. When the database cannot take even
+/// the delete (a full SQLite disk refuses every write until space is freed; a database that is
+/// down), it is retried in the background until it succeeds, so the partial upload goes as soon
+/// as the database can write again; the orphan sweep is the last resort if this process stops.
 pub async fn discard(state: &web::Data<AppState>, portal: PortalId, ids: Vec<i64>) {
-    if ids.is_empty() {
+    if ids.is_empty() || try_discard(state, portal, ids.clone()).await {
         return;
     }
-    let done = blocking(state, move |d| {
+    tracing::warn!(
+        files = ?ids,
+        "could not remove a refused upload yet; retrying in the background"
+    );
+    let state = state.clone();
+    actix_web::rt::spawn(async move {
+        let started = std::time::Instant::now();
+        let mut pause = std::time::Duration::from_secs(1);
+        // After a day the orphan sweep takes these files anyway.
+        while started.elapsed() < ORPHAN_RETRY_FOR {
+            actix_web::rt::time::sleep(pause).await;
+            if try_discard(&state, portal, ids.clone()).await {
+                tracing::info!(files = ?ids, "removed the refused upload");
+                return;
+            }
+            pause = (pause * 2).min(std::time::Duration::from_secs(30));
+        }
+    });
+}
+
+/// How long a failed removal of a refused upload is retried in the background.
+const ORPHAN_RETRY_FOR: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+
+async fn try_discard(state: &web::Data<AppState>, portal: PortalId, ids: Vec<i64>) -> bool {
+    blocking(state, move |d| {
         Ok(d.write(|c| db::files::delete_unattached(c, portal, &ids))?)
     })
-    .await;
-    if done.is_err() {
-        tracing::warn!("could not remove a refused upload; the orphan sweep will");
-    }
+    .await
+    .is_ok()
 }
 
 fn multipart_error(e: actix_multipart::MultipartError) -> ApiError {

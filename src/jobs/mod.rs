@@ -7,7 +7,7 @@ pub mod run;
 pub mod source;
 
 use crate::config::Config;
-use crate::db::Db;
+use crate::db::{Db, DbError};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
@@ -134,29 +134,67 @@ fn work_loop(ctx: WorkerCtx, wake: &Wake) {
                 );
                 let _enter = span.enter();
                 if let Err(e) = run::run_import(&ctx, &job) {
-                    let retry_in = match e {
-                        run::RunError::Shutdown => Duration::ZERO,
-                        // Exponential, but never longer than a lease.
-                        _ => {
-                            Duration::from_secs(1 << job.attempts.clamp(0, 6)).min(ctx.config.lease)
-                        }
-                    };
-                    tracing::warn!(error = %e, ?retry_in, "import interrupted; it resumes from its last checkpoint");
-                    if !matches!(e, run::RunError::LostLease) {
-                        let reason = e.to_string();
-                        if let Err(e2) = ctx
-                            .db
-                            .write(|c| queue::release(c, &job, &ctx.worker_id, &reason, retry_in))
-                        {
-                            tracing::warn!(error = %e2, "could not release the job; its lease will expire");
-                        }
-                    }
+                    after_failure(&ctx, &job, &e);
                 }
             }
             Ok(None) => wake.wait(ctx.config.poll_interval),
             Err(e) => {
                 tracing::warn!(error = %e, "could not claim a job");
                 wake.wait(ctx.config.poll_interval.max(Duration::from_secs(1)));
+            }
+        }
+    }
+}
+
+/// Gives a job whose run stopped early back to the queue. A failure while the database is
+/// unreachable (a restart, a network cut, every pooled connection busy) is not the job's fault:
+/// the worker waits for the database and hands the job back at once without counting the
+/// attempt. (Only an outage longer than the lease can let another worker take the job over
+/// first, which counts one attempt, as for a worker that died.) Any other failure counts, and is
+/// retried after an exponential backoff (at most a lease) until `MAX_ATTEMPTS`.
+fn after_failure(ctx: &WorkerCtx, job: &queue::Job, e: &run::RunError) {
+    use queue::Attempt;
+    use run::RunError;
+    let outage = match e {
+        // The lease is another worker's now; the job is not ours to release.
+        RunError::LostLease => return,
+        RunError::Shutdown => false,
+        RunError::Db(DbError::Unavailable(_)) => true,
+        // Reading the stored file reports a lost connection as a read error: ask the database.
+        _ => !ctx.db.reachable(),
+    };
+    let reason = e.to_string();
+    let (retry_in, attempt) = match e {
+        RunError::Shutdown => (Duration::ZERO, Attempt::NotCounted),
+        _ if outage => (Duration::ZERO, Attempt::NotCounted),
+        // Exponential, but never longer than a lease.
+        _ => (
+            Duration::from_secs(1 << job.attempts.clamp(0, 6)).min(ctx.config.lease),
+            Attempt::Counted,
+        ),
+    };
+    if outage {
+        tracing::warn!(error = %e, "database unreachable; the import retries its batch once it is back");
+    } else {
+        tracing::warn!(error = %e, ?retry_in, "import interrupted; it resumes from its last checkpoint");
+    }
+    let mut pause = Duration::from_millis(100);
+    loop {
+        match ctx
+            .db
+            .write(|c| queue::release(c, job, &ctx.worker_id, &reason, retry_in, attempt))
+        {
+            Ok(()) => return,
+            // Waiting for the database: each try itself waits up to the pool's timeout.
+            Err(DbError::Unavailable(_)) if outage && !ctx.shutdown.load(Ordering::Relaxed) => {
+                std::thread::sleep(pause);
+                // Short: after an outage longer than the lease, this release must come before
+                // another worker's claim, which would take the job over and count an attempt.
+                pause = (pause * 2).min(Duration::from_secs(1));
+            }
+            Err(e2) => {
+                tracing::warn!(error = %e2, "could not release the job; its lease will expire");
+                return;
             }
         }
     }

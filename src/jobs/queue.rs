@@ -157,6 +157,14 @@ pub fn finish_queued(conn: &mut DbConnection, import_id: i64) -> Result<(), DbEr
     Ok(())
 }
 
+/// Whether a failed run counts against the job's `MAX_ATTEMPTS` (claiming counted it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Attempt {
+    Counted,
+    /// The database was unreachable: the job is not at fault, so the claim is taken back.
+    NotCounted,
+}
+
 /// Gives the job back after a failure, to be retried once `retry_in` has passed.
 pub fn release(
     conn: &mut DbConnection,
@@ -164,7 +172,9 @@ pub fn release(
     worker: &str,
     error: &str,
     retry_in: Duration,
+    attempt: Attempt,
 ) -> Result<(), DbError> {
+    let uncount = i32::from(attempt == Attempt::NotCounted);
     diesel::update(
         jobs::table
             .filter(jobs::id.eq(job.id))
@@ -173,6 +183,7 @@ pub fn release(
     .set((
         jobs::locked_until.eq(lease_end(retry_in)),
         jobs::last_error.eq(error),
+        jobs::attempts.eq(jobs::attempts - uncount),
         jobs::updated_at.eq(now()),
     ))
     .execute(conn)?;

@@ -4,6 +4,8 @@ mod associations;
 mod auth;
 mod cli;
 mod crash;
+mod db_outage;
+mod disk_full;
 mod durability;
 mod hostile;
 mod imports_cancel;

@@ -127,3 +127,85 @@ fn per_key_overrides_and_the_daily_budget() {
     // The server default still applies to other keys.
     assert_eq!(s.get(&s.token(1, &[]), "/crm/v3/imports").status, 200);
 }
+
+/// GET /crm/v3/imports on `node`: (status, daily remaining header, body).
+fn call(node: &Process, t: &str) -> (u16, Option<i64>, serde_json::Value) {
+    let r = match ureq::get(&format!("{}/crm/v3/imports", node.base))
+        .set("Authorization", &format!("Bearer {t}"))
+        .call()
+    {
+        Ok(r) => r,
+        Err(ureq::Error::Status(_, r)) => r,
+        Err(e) => panic!("{e}"),
+    };
+    let status = r.status();
+    let left = r
+        .header("x-hubspot-ratelimit-daily-remaining")
+        .map(|v| v.parse().unwrap());
+    (status, left, r.into_json().unwrap_or_default())
+}
+
+#[test]
+fn the_daily_budget_is_shared_by_every_node() {
+    let db = TestDb::new();
+    // Sync every 50 ms (the default is a second) so that the test's pace is slow next to it.
+    let env = [("HUBPORT_RATE_LIMIT_SYNC_MS", "50")];
+    let a = Process::start(&db, None, &env);
+    let b = Process::start(&db, None, &env);
+    let budget = 40;
+    let t = Process::token_with(&db, 1, &["--per-day", &budget.to_string()]);
+    let settle = || std::thread::sleep(Duration::from_millis(500));
+
+    // Node a spends 10; node b, once synced, reports the global figure.
+    for _ in 0..10 {
+        assert_eq!(call(&a, &t).0, 200);
+    }
+    settle();
+    let (status, left, _) = call(&b, &t);
+    assert_eq!(status, 200);
+    assert_eq!(left, Some(budget - 11), "b counts a's requests too");
+
+    // Requests alternate between the nodes, paced like a client spreading its calls, until
+    // both refuse: together they let the budget through, plus at most what one node admits
+    // before the other's counts reach it (two sync intervals: at this pace one call, three
+    // allowed for a loaded machine).
+    let mut allowed = 11;
+    let mut refused = (false, false);
+    let started = Instant::now();
+    while !(refused.0 && refused.1) {
+        for (node, done) in [(&a, &mut refused.0), (&b, &mut refused.1)] {
+            let (status, _, body) = call(node, &t);
+            match status {
+                200 => {
+                    assert!(!*done, "a node let a request through after refusing one");
+                    allowed += 1;
+                }
+                429 => {
+                    assert_eq!(body["policyName"], "DAILY");
+                    assert_eq!(body["message"], "You have reached your daily limit.");
+                    assert_eq!(body["category"], "RATE_LIMITS");
+                    *done = true;
+                }
+                other => panic!("{other}: {body}"),
+            }
+        }
+        std::thread::sleep(Duration::from_millis(100));
+        assert!(started.elapsed() < Duration::from_secs(20), "never refused");
+    }
+    println!("{allowed} requests allowed across two nodes for a daily budget of {budget}");
+    assert!(
+        (budget..=budget + 3).contains(&allowed),
+        "{allowed} requests allowed for a budget of {budget}"
+    );
+
+    // Settled: both nodes refuse, with HubSpot's body and the day's end as Retry-After.
+    settle();
+    for node in [&a, &b] {
+        let r = node.get(&t, "/crm/v3/imports");
+        assert_eq!(r.assert_error(429, "RATE_LIMITS")["policyName"], "DAILY");
+    }
+    // The budget is per key: another key of the same portal is untouched on both nodes.
+    let other = Process::token(&db, 1);
+    assert_eq!(call(&a, &other).0, 200);
+    assert_eq!(call(&b, &other).0, 200);
+}

@@ -67,6 +67,43 @@ impl TestDb {
     }
 }
 
+impl TestDb {
+    /// A test database at `url` that something else owns (e.g. a `PgCluster`).
+    pub fn at(url: String) -> TestDb {
+        TestDb {
+            url,
+            data_dir: tempfile::tempdir().expect("temp dir"),
+            schema: None,
+        }
+    }
+}
+
+#[derive(diesel::QueryableByName)]
+struct Count {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    n: i64,
+}
+
+fn raw_db(url: &str) -> hubport::db::Db {
+    hubport::db::Db::connect(url, 1, Duration::from_secs(10)).expect("test database")
+}
+
+/// Runs statements straight on a test database (no server involved), e.g. to install a trigger.
+pub fn sql(url: &str, statements: &str) {
+    raw_db(url)
+        .conn()
+        .unwrap()
+        .batch_execute(statements)
+        .unwrap_or_else(|e| panic!("{statements}: {e}"));
+}
+
+/// The single BIGINT column `n` of `query`, read straight from a test database.
+pub fn sql_count(url: &str, query: &str) -> i64 {
+    let rows: Vec<Count> =
+        hubport::db::sql::load(&mut raw_db(url).conn().unwrap(), query, vec![]).unwrap();
+    rows[0].n
+}
+
 impl Drop for TestDb {
     fn drop(&mut self) {
         if let Some(schema) = &self.schema {
@@ -504,8 +541,14 @@ impl Process {
 
     /// A token minted with the CLI against the same database.
     pub fn token(db: &TestDb, portal: u64) -> String {
+        Self::token_with(db, portal, &[])
+    }
+
+    /// `token create` with extra arguments (e.g. `--per-day 20`).
+    pub fn token_with(db: &TestDb, portal: u64, args: &[&str]) -> String {
         let out = std::process::Command::new(env!("CARGO_BIN_EXE_hubport"))
             .args(["token", "create", "--portal", &portal.to_string()])
+            .args(args)
             .env("DATABASE_URL", &db.url)
             .env("HUBPORT_JWT_SECRET", PROCESS_SECRET)
             .output()
@@ -540,4 +583,118 @@ impl Drop for Process {
     fn drop(&mut self) {
         self.kill();
     }
+}
+
+/// A PostgreSQL server of the test's own (initdb into a temp dir, a free port), for tests that
+/// stop and restart the database: the shared server on 5432 is never touched. Needs the
+/// PostgreSQL binaries (`HUBPORT_TEST_PG_BIN`, default /usr/lib/postgresql/15/bin); without them
+/// the test fails, it does not skip. As root the server runs as the `postgres` OS user.
+pub struct PgCluster {
+    dir: tempfile::TempDir,
+    pub port: u16,
+}
+
+impl PgCluster {
+    pub fn start() -> PgCluster {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let cluster = PgCluster { dir, port };
+        if is_root() {
+            let chown = std::process::Command::new("chown")
+                .args(["-R", "postgres:"])
+                .arg(cluster.dir.path())
+                .status()
+                .expect("chown");
+            assert!(
+                chown.success(),
+                "chown of the cluster dir to postgres failed"
+            );
+        }
+        cluster.pg(
+            "initdb",
+            &[
+                "-D",
+                &cluster.data(),
+                "-A",
+                "trust",
+                "-U",
+                "postgres",
+                "--no-sync",
+            ],
+        );
+        cluster.resume();
+        cluster
+    }
+
+    fn data(&self) -> String {
+        self.dir.path().join("data").display().to_string()
+    }
+
+    pub fn url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+    }
+
+    /// Starts the (stopped) server again on the same port and data.
+    pub fn resume(&self) {
+        let opts = format!(
+            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off",
+            self.port,
+            self.dir.path().display()
+        );
+        let log = self.dir.path().join("server.log").display().to_string();
+        self.pg(
+            "pg_ctl",
+            &["-D", &self.data(), "-o", &opts, "-l", &log, "-w", "start"],
+        );
+    }
+
+    /// `pg_ctl stop -m <mode>` (smart, fast or immediate), waiting until it is down.
+    pub fn stop(&self, mode: &str) {
+        self.pg("pg_ctl", &["-D", &self.data(), "-m", mode, "-w", "stop"]);
+    }
+
+    fn pg(&self, tool: &str, args: &[&str]) {
+        let out = pg_tool(tool)
+            .args(args)
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run {tool} (set HUBPORT_TEST_PG_BIN): {e}"));
+        assert!(
+            out.status.success(),
+            "{tool} {args:?} failed: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+/// A PostgreSQL tool, run as the `postgres` OS user when we are root (initdb refuses root).
+fn pg_tool(tool: &str) -> std::process::Command {
+    let bin = std::env::var("HUBPORT_TEST_PG_BIN")
+        .unwrap_or_else(|_| "/usr/lib/postgresql/15/bin".into());
+    let exe = format!("{bin}/{tool}");
+    if is_root() {
+        let mut c = std::process::Command::new("runuser");
+        c.args(["-u", "postgres", "--", &exe]);
+        c
+    } else {
+        std::process::Command::new(exe)
+    }
+}
+
+impl Drop for PgCluster {
+    fn drop(&mut self) {
+        // Immediate: the data goes with the temp dir anyway.
+        let _ = pg_tool("pg_ctl")
+            .args(["-D", &self.data(), "-m", "immediate", "-w", "stop"])
+            .output();
+    }
+}
+
+fn is_root() -> bool {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0)
 }
