@@ -141,6 +141,7 @@ fn run(args: &Args) -> Result<bool> {
         binary,
         database_url,
         data_dir: dir_path.clone(),
+        max_file_rows: args.rows.max(1 << 20),
     };
     let token = env.mint_token()?;
     // Declared after `schema`, so dropped (stopped) before the schema is.
@@ -452,6 +453,8 @@ struct ServerEnv {
     binary: PathBuf,
     database_url: String,
     data_dir: PathBuf,
+    /// Raises the per-file row cap (HubSpot's 1,048,576) for the "memory stays flat" run at 2×.
+    max_file_rows: u64,
 }
 
 impl ServerEnv {
@@ -461,6 +464,7 @@ impl ServerEnv {
             .env("HUBPORT_JWT_SECRET", JWT_SECRET)
             .env("HUBPORT_DATA_DIR", &self.data_dir)
             .env("HUBPORT_LOG_FORMAT", "json")
+            .env("HUBPORT_MAX_FILE_ROWS", self.max_file_rows.to_string())
             .env_remove("HUBPORT_BIND");
         c
     }

@@ -104,14 +104,34 @@ pub fn find_by_ids(
             .bind::<Array<BigInt>, _>(ids)
             .load(c)?);
     }
-    let q = format!(
-        "{} WHERE portal_id = ? AND id IN ({}){lock}",
-        select_list(ot),
-        marks(ids.len()),
-    );
-    let mut vals = vec![Val::I64(portal.0)];
-    vals.extend(ids.iter().map(|&i| Val::I64(i)));
-    sql::load(conn, &q, vals)
+    let mut out = Vec::new();
+    for chunk in ids.chunks(MAX_IN) {
+        let padded = padded_len(chunk.len());
+        let q = format!(
+            "{} WHERE portal_id = ? AND id IN ({}){lock}",
+            select_list(ot),
+            marks(padded),
+        );
+        let mut vals = vec![Val::I64(portal.0)];
+        vals.extend(
+            chunk
+                .iter()
+                .chain(std::iter::repeat(&chunk[0]))
+                .take(padded)
+                .map(|&i| Val::I64(i)),
+        );
+        out.extend(sql::load_prepared(conn, Prepared::new(&q, vals))?);
+    }
+    Ok(out)
+}
+
+/// SQLite `IN (…)` lists are padded (with a repeated value, which changes nothing) to a power
+/// of two, so a handful of statement shapes stay prepared instead of one per batch size; and
+/// split at `MAX_IN` values, well under SQLite's 32,766 binds.
+const MAX_IN: usize = 4096;
+
+fn padded_len(n: usize) -> usize {
+    n.next_power_of_two().max(16)
 }
 
 /// Records whose alternate key (email, domain) is one of `keys`; empty for objects without one.
@@ -141,14 +161,25 @@ pub fn find_by_keys(
             .bind::<Array<Text>, _>(keys)
             .load(c)?);
     }
-    let q = format!(
-        "{} WHERE portal_id = ? AND {col} IN ({}){lock}",
-        select_list(ot),
-        marks(keys.len()),
-    );
-    let mut vals = vec![Val::I64(portal.0)];
-    vals.extend(keys.iter().map(|k| Val::Text(k.clone())));
-    sql::load(conn, &q, vals)
+    let mut out = Vec::new();
+    for chunk in keys.chunks(MAX_IN) {
+        let padded = padded_len(chunk.len());
+        let q = format!(
+            "{} WHERE portal_id = ? AND {col} IN ({}){lock}",
+            select_list(ot),
+            marks(padded),
+        );
+        let mut vals = vec![Val::I64(portal.0)];
+        vals.extend(
+            chunk
+                .iter()
+                .chain(std::iter::repeat(&chunk[0]))
+                .take(padded)
+                .map(|k| Val::Text(k.clone())),
+        );
+        out.extend(sql::load_prepared(conn, Prepared::new(&q, vals))?);
+    }
+    Ok(out)
 }
 
 /// Ascending ids after `after`.

@@ -134,12 +134,13 @@ fn complete_for_create(ot: ObjectType, p: &mut Properties) -> Result<(), String>
     }
 }
 
-/// Plans one batch. `existing` holds the stored records matching the batch's ids and keys.
+/// Plans one batch. `existing` holds the stored records matching the batch's ids and keys; their
+/// properties move into the plan's updates (left empty here), their ids and keys stay.
 pub fn plan_batch(
     rows: &[MappedRow],
     import_id: i64,
     operation: impl Fn(ObjectType) -> Operation,
-    existing: &BTreeMap<ObjectType, Vec<Existing>>,
+    existing: &mut BTreeMap<ObjectType, Vec<Existing>>,
 ) -> BatchPlan {
     let mut plan = BatchPlan::default();
     plan.counters.total_rows = rows.len() as i64;
@@ -162,8 +163,6 @@ pub fn plan_batch(
     for ot in object_types {
         let op = operation(ot);
         let stored = existing.get(&ot).map(Vec::as_slice).unwrap_or(&[]);
-        let mut records: HashMap<i64, Existing> =
-            stored.iter().map(|e| (e.id, e.clone())).collect();
         // Secondary emails find their contact too; a primary key wins over a secondary one.
         let mut by_key: HashMap<String, RecordRef> = stored
             .iter()
@@ -192,6 +191,21 @@ pub fn plan_batch(
                         .get(*p)
                         .map(|v| (((*p).clone(), v.clone()), RecordRef::Stored(e.id)))
                 })
+            })
+            .collect();
+        let mut records: HashMap<i64, Existing> = existing
+            .get_mut(&ot)
+            .map(|v| v.as_mut_slice())
+            .unwrap_or_default()
+            .iter_mut()
+            .map(|e| {
+                let taken = Existing {
+                    id: e.id,
+                    key: e.key.clone(),
+                    properties: std::mem::take(&mut e.properties),
+                    created_by_import: e.created_by_import,
+                };
+                (e.id, taken)
             })
             .collect();
         let mut touched: Vec<i64> = Vec::new();

@@ -36,8 +36,8 @@ pub(super) fn commit(
         if state.as_deref() != Some(ImportState::Processing.as_str()) {
             return Ok(Err(Stop::Canceled));
         }
-        let existing = load_existing(c, portal, rows)?;
-        let plan = plan_batch(rows, import_id, |ot| ictx.request.operation(ot), &existing);
+        let mut existing = load_existing(c, portal, rows)?;
+        let plan = plan_batch(rows, import_id, |ot| ictx.request.operation(ot), &mut existing);
         let mut new_ids: BTreeMap<ObjectType, Vec<i64>> = BTreeMap::new();
         for (ot, w) in &plan.writes {
             let inserts: Vec<NewRecord> = w

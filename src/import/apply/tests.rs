@@ -59,8 +59,8 @@ fn upsert_creates_new_and_merges_existing_without_clearing() {
         contact("a@x.example", &[("firstname", "Ann")]),
         contact("b@x.example", &[("lastname", "Lee")]),
     ]);
-    let existing = stored(9, "b@x.example", &[("firstname", "Bo")], None);
-    let plan = plan_batch(&r, 1, |_| Operation::Upsert, &existing);
+    let mut existing = stored(9, "b@x.example", &[("firstname", "Bo")], None);
+    let plan = plan_batch(&r, 1, |_| Operation::Upsert, &mut existing);
     let w = &plan.writes[&ObjectType::Contact];
     assert_eq!(w.inserts.len(), 1);
     assert_eq!(w.inserts[0].properties["hs_object_source"], "IMPORT");
@@ -84,7 +84,7 @@ fn same_key_twice_in_a_batch_is_one_record_later_values_win() {
         contact("a@x.example", &[("firstname", "Ann"), ("city", "Oslo")]),
         contact("a@x.example", &[("firstname", "Anna")]),
     ]);
-    let plan = plan_batch(&r, 1, |_| Operation::Upsert, &BTreeMap::new());
+    let plan = plan_batch(&r, 1, |_| Operation::Upsert, &mut BTreeMap::new());
     let w = &plan.writes[&ObjectType::Contact];
     assert_eq!(w.inserts.len(), 1);
     assert_eq!(w.inserts[0].properties["firstname"], "Anna");
@@ -108,7 +108,7 @@ fn create_only_refuses_existing_records_but_not_its_own() {
             properties: Properties::new(),
             created_by_import: Some(1),
         });
-    let plan = plan_batch(&r, 1, |_| Operation::Create, &existing);
+    let plan = plan_batch(&r, 1, |_| Operation::Create, &mut existing);
     assert_eq!(plan.errors.len(), 1);
     assert_eq!(plan.errors[0].0, 0);
     assert_eq!(plan.errors[0].1.error_type, ErrorType::CreateOnlyImport);
@@ -121,7 +121,7 @@ fn update_only_refuses_new_records() {
         &rows(vec![contact("n@x.example", &[])]),
         1,
         |_| Operation::Update,
-        &BTreeMap::new(),
+        &mut BTreeMap::new(),
     );
     assert_eq!(plan.errors[0].1.error_type, ErrorType::UpdateOnlyImport);
     assert!(plan.writes[&ObjectType::Contact].inserts.is_empty());
@@ -145,7 +145,7 @@ fn required_properties_and_deal_defaults() {
         &rows(vec![deal(&[("amount", "5")]), deal(&[("dealname", "D")])]),
         1,
         |_| Operation::Upsert,
-        &BTreeMap::new(),
+        &mut BTreeMap::new(),
     );
     assert_eq!(
         plan.errors[0].1.error_type,
@@ -168,7 +168,7 @@ fn unknown_record_id_is_an_error() {
         aliases: vec![],
         unique: vec![],
     };
-    let plan = plan_batch(&rows(vec![d]), 1, |_| Operation::Upsert, &BTreeMap::new());
+    let plan = plan_batch(&rows(vec![d]), 1, |_| Operation::Upsert, &mut BTreeMap::new());
     assert_eq!(plan.errors[0].1.error_type, ErrorType::InvalidObjectId);
 }
 
@@ -203,7 +203,7 @@ fn lifecycle_stage_never_moves_backwards() {
         .get_mut(&ObjectType::Contact)
         .unwrap()
         .append(other.get_mut(&ObjectType::Contact).unwrap());
-    let plan = plan_batch(&r, 1, |_| Operation::Upsert, &existing);
+    let plan = plan_batch(&r, 1, |_| Operation::Upsert, &mut existing);
     let stage = |id: i64| {
         plan.writes[&ObjectType::Contact]
             .updates
