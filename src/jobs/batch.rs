@@ -37,7 +37,12 @@ pub(super) fn commit(
             return Ok(Err(Stop::Canceled));
         }
         let mut existing = load_existing(c, portal, rows)?;
-        let plan = plan_batch(rows, import_id, |ot| ictx.request.operation(ot), &mut existing);
+        let plan = plan_batch(
+            rows,
+            import_id,
+            |ot| ictx.request.operation(ot),
+            &mut existing,
+        );
         let mut new_ids: BTreeMap<ObjectType, Vec<i64>> = BTreeMap::new();
         for (ot, w) in &plan.writes {
             let inserts: Vec<NewRecord> = w

@@ -1,5 +1,5 @@
 //! Durability and operations: readiness, bounded retries, upload retention, and the API and
-//! the worker as separate processes on one database.
+//! the worker as separate processes on one database (a cancel made on the one stops the other).
 
 use crate::support::*;
 use diesel::sql_types::BigInt;
@@ -132,5 +132,79 @@ fn the_api_and_the_worker_run_as_separate_processes() {
             r.text
         );
         std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn a_cancel_on_one_node_stops_the_worker_on_another_within_one_batch() {
+    const BATCH: i64 = 100;
+    let db = TestDb::new();
+    let api = Process::start_args(&db, &["--no-worker"], &[]);
+    let _worker = Process::start_worker(&db, &[("HUBPORT_BATCH_ROWS", "100")]);
+    let token = Process::token(&db, 1);
+    let rows = 40_000;
+    let mut csv = String::from("Email,First\n");
+    for i in 0..rows {
+        csv.push_str(&format!("c{i}@cancel.example,N{i}\n"));
+    }
+    let request = contacts_request(
+        "cancel.csv",
+        "UPSERT",
+        &[("Email", "email"), ("First", "firstname")],
+    );
+    let (ct, body) = multipart(&[
+        Part::text("importRequest", &request),
+        Part::file("files", "cancel.csv", "text/csv", csv.as_bytes()),
+    ]);
+    let created = Resp::from(
+        ureq::post(&format!("{}/crm/v3/imports", api.base))
+            .set("Authorization", &format!("Bearer {token}"))
+            .set("Content-Type", &ct)
+            .send_bytes(&body),
+    );
+    assert_eq!(created.status, 200, "{}", created.text);
+    let id = created.json["id"].as_str().unwrap().to_string();
+    let path = format!("/crm/v3/imports/{id}");
+
+    // The other node is well into the file.
+    let until = Instant::now() + Duration::from_secs(60);
+    while counter(&api.get(&token, &path).json, "TOTAL_ROWS") < 1_000 {
+        assert!(Instant::now() < until, "the worker node made no progress");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let canceled = Resp::from(
+        ureq::post(&format!("{}{path}/cancel", api.base))
+            .set("Authorization", &format!("Bearer {token}"))
+            .send_bytes(&[]),
+    );
+    assert_eq!(canceled.status, 200, "{}", canceled.text);
+    let at_cancel = counter(&api.get(&token, &path).json, "TOTAL_ROWS");
+
+    // Long enough for several more batches had the worker not stopped.
+    std::thread::sleep(Duration::from_millis(1500));
+    let after = api.get(&token, &path).json;
+    assert_eq!(after["state"], "CANCELED", "{after}");
+    let total = counter(&after, "TOTAL_ROWS");
+    assert!(
+        total <= at_cancel + BATCH,
+        "the worker went on after the cancel: {at_cancel} rows at the cancel, {total} later"
+    );
+    assert!(total < rows, "the import was not stopped early: {total}");
+    // What was committed stays, and matches the counters.
+    let contacts = count_contacts(&api, &token);
+    assert_eq!(contacts, counter(&after, "CREATED_OBJECTS"));
+}
+
+fn count_contacts(p: &Process, token: &str) -> i64 {
+    let mut n = 0;
+    let mut after = String::new();
+    loop {
+        let r = p.get(token, &format!("/crm/v3/objects/contacts?limit=100{after}"));
+        assert_eq!(r.status, 200, "{}", r.text);
+        n += r.json["results"].as_array().unwrap().len() as i64;
+        match r.json["paging"]["next"]["after"].as_str() {
+            Some(a) => after = format!("&after={a}"),
+            None => return n,
+        }
     }
 }

@@ -168,7 +168,12 @@ fn unknown_record_id_is_an_error() {
         aliases: vec![],
         unique: vec![],
     };
-    let plan = plan_batch(&rows(vec![d]), 1, |_| Operation::Upsert, &mut BTreeMap::new());
+    let plan = plan_batch(
+        &rows(vec![d]),
+        1,
+        |_| Operation::Upsert,
+        &mut BTreeMap::new(),
+    );
     assert_eq!(plan.errors[0].1.error_type, ErrorType::InvalidObjectId);
 }
 
