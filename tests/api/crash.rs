@@ -176,11 +176,12 @@ fn kills_at_random_points_never_duplicate_or_lose_rows() {
             .chain((0..rows).map(|i| format!("r{round}-{i}@random.example,N{i}\n")))
             .collect();
         let id = post_import(&server, &token, &format!("round{round}.csv"), &csv);
-        // Kill right after the 200, or after a random number of committed rows.
-        let at = if next(&mut rng).is_multiple_of(4) {
-            0
-        } else {
-            100 + next(&mut rng) as i64 % (rows - 500)
+        // Kill right after the 200, as the last batch commits (around the final state change),
+        // or after a random number of committed rows.
+        let at = match next(&mut rng) % 4 {
+            0 => 0,
+            1 => rows,
+            _ => 100 + next(&mut rng) as i64 % (rows - 500),
         };
         let until = Instant::now() + Duration::from_secs(60);
         while counter(
@@ -337,5 +338,100 @@ fn sigterm_stops_within_bounded_time_and_the_import_resumes_at_once() {
             counter(&done, "UPDATED_OBJECTS")
         ),
         (rows, rows, 0)
+    );
+}
+
+/// Hands out a body slowly, counting what has been read, so the server can be killed while
+/// the upload is still streaming.
+struct SlowBody {
+    data: Vec<u8>,
+    at: usize,
+    sent: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl std::io::Read for SlowBody {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = buf.len().min(64 * 1024).min(self.data.len() - self.at);
+        buf[..n].copy_from_slice(&self.data[self.at..self.at + n]);
+        self.at += n;
+        self.sent.fetch_add(n, std::sync::atomic::Ordering::SeqCst);
+        std::thread::sleep(Duration::from_millis(2));
+        Ok(n)
+    }
+}
+
+#[test]
+fn a_kill_during_the_upload_leaves_no_import_and_the_retry_imports_once() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    let db = TestDb::new();
+    let mut server = Process::start(&db, None, ENV);
+    let token = Process::token(&db, 7);
+    let rows = 60_000;
+    let csv: String = std::iter::once("Email,First\n".to_string())
+        .chain((0..rows).map(|i| format!("u{i}@upload-kill.example,N{i}\n")))
+        .collect();
+    let request = contacts_request(
+        "upload.csv",
+        "UPSERT",
+        &[("Email", "email"), ("First", "firstname")],
+    );
+    let (ct, body) = multipart(&[
+        Part::text("importRequest", &request),
+        Part::file("files", "upload.csv", "text/csv", csv.as_bytes()),
+    ]);
+    let sent = Arc::new(AtomicUsize::new(0));
+    let slow = SlowBody {
+        data: body.clone(),
+        at: 0,
+        sent: sent.clone(),
+    };
+    let url = format!("{}/crm/v3/imports", server.base);
+    let auth = format!("Bearer {token}");
+    let (ct2, len) = (ct.clone(), body.len());
+    let upload = std::thread::spawn(move || {
+        ureq::post(&url)
+            .set("Authorization", &auth)
+            .set("Content-Type", &ct2)
+            .set("Content-Length", &len.to_string())
+            .send(slow)
+            .map(|r| r.status())
+            .map_err(|e| e.to_string())
+    });
+    // Killed with the upload half sent: some chunks are stored, the import is not registered.
+    let until = Instant::now() + Duration::from_secs(60);
+    while sent.load(Ordering::SeqCst) < len / 2 {
+        assert!(Instant::now() < until, "the upload did not start");
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    let port = server.port;
+    server.kill();
+    assert!(
+        upload.join().unwrap().is_err(),
+        "the client saw the server die"
+    );
+
+    let server = Process::start(&db, Some(port), ENV);
+    let list = server.get(&token, "/crm/v3/imports");
+    assert_eq!(list.status, 200, "{}", list.text);
+    assert_eq!(
+        list.json["results"],
+        serde_json::json!([]),
+        "no half-registered import"
+    );
+
+    // The client retries; the import happens exactly once.
+    let r = Resp::from(
+        ureq::post(&format!("{}/crm/v3/imports", server.base))
+            .set("Authorization", &format!("Bearer {token}"))
+            .set("Content-Type", &ct)
+            .send_bytes(&body),
+    );
+    assert_eq!(r.status, 200, "{}", r.text);
+    let done = wait_done(&server, &token, r.json["id"].as_str().unwrap());
+    assert_eq!(counter(&done, "CREATED_OBJECTS"), rows);
+    assert_eq!(
+        count_all(&server, &token, "/crm/v3/objects/contacts?limit=100"),
+        rows
     );
 }
