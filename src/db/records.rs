@@ -104,25 +104,8 @@ pub fn find_by_ids(
             .bind::<Array<BigInt>, _>(ids)
             .load(c)?);
     }
-    let mut out = Vec::new();
-    for chunk in ids.chunks(MAX_IN) {
-        let padded = padded_len(chunk.len());
-        let q = format!(
-            "{} WHERE portal_id = ? AND id IN ({}){lock}",
-            select_list(ot),
-            marks(padded),
-        );
-        let mut vals = vec![Val::I64(portal.0)];
-        vals.extend(
-            chunk
-                .iter()
-                .chain(std::iter::repeat(&chunk[0]))
-                .take(padded)
-                .map(|&i| Val::I64(i)),
-        );
-        out.extend(sql::load_prepared(conn, Prepared::new(&q, vals))?);
-    }
-    Ok(out)
+    let vals = ids.iter().map(|&i| Val::I64(i)).collect();
+    load_in(conn, portal, &select_list(ot), "id", vals, lock)
 }
 
 /// SQLite `IN (…)` lists are padded (with a repeated value, which changes nothing) to a power
@@ -132,6 +115,29 @@ const MAX_IN: usize = 4096;
 
 fn padded_len(n: usize) -> usize {
     n.next_power_of_two().max(16)
+}
+
+/// SQLite: `select` for the records of `portal` whose `col` is one of `values`.
+fn load_in(
+    conn: &mut DbConnection,
+    portal: PortalId,
+    select: &str,
+    col: &str,
+    values: Vec<Val>,
+    lock: &str,
+) -> Result<Vec<StoredRecord>, DbError> {
+    let mut out = Vec::new();
+    for chunk in values.chunks(MAX_IN) {
+        let padded = padded_len(chunk.len());
+        let q = format!(
+            "{select} WHERE portal_id = ? AND {col} IN ({}){lock}",
+            marks(padded)
+        );
+        let mut vals = vec![Val::I64(portal.0)];
+        vals.extend(chunk.iter().cycle().take(padded).cloned());
+        out.extend(sql::load_prepared(conn, Prepared::new(&q, vals))?);
+    }
+    Ok(out)
 }
 
 /// Records whose alternate key (email, domain) is one of `keys`; empty for objects without one.
@@ -161,25 +167,8 @@ pub fn find_by_keys(
             .bind::<Array<Text>, _>(keys)
             .load(c)?);
     }
-    let mut out = Vec::new();
-    for chunk in keys.chunks(MAX_IN) {
-        let padded = padded_len(chunk.len());
-        let q = format!(
-            "{} WHERE portal_id = ? AND {col} IN ({}){lock}",
-            select_list(ot),
-            marks(padded),
-        );
-        let mut vals = vec![Val::I64(portal.0)];
-        vals.extend(
-            chunk
-                .iter()
-                .chain(std::iter::repeat(&chunk[0]))
-                .take(padded)
-                .map(|k| Val::Text(k.clone())),
-        );
-        out.extend(sql::load_prepared(conn, Prepared::new(&q, vals))?);
-    }
-    Ok(out)
+    let vals = keys.iter().map(|k| Val::Text(k.clone())).collect();
+    load_in(conn, portal, &select_list(ot), col, vals, lock)
 }
 
 /// Ascending ids after `after`.

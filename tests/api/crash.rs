@@ -6,20 +6,6 @@ use std::time::{Duration, Instant};
 
 const ENV: &[(&str, &str)] = &[("HUBPORT_BATCH_ROWS", "100"), ("HUBPORT_LEASE_SECS", "1")];
 
-fn count_all(p: &Process, token: &str, path: &str) -> i64 {
-    let mut n = 0;
-    let mut after = String::new();
-    loop {
-        let r = p.get(token, &format!("{path}{after}"));
-        assert_eq!(r.status, 200, "{}", r.text);
-        n += r.json["results"].as_array().unwrap().len() as i64;
-        match r.json["paging"]["next"]["after"].as_str() {
-            Some(a) => after = format!("&after={a}"),
-            None => return n,
-        }
-    }
-}
-
 #[test]
 fn a_killed_import_resumes_without_duplicates_or_losses() {
     let db = TestDb::new();
@@ -41,18 +27,7 @@ fn a_killed_import_resumes_without_duplicates_or_losses() {
         "UPSERT",
         &[("Email", "email"), ("First", "firstname")],
     );
-    let (ct, body) = multipart(&[
-        Part::text("importRequest", &request),
-        Part::file("files", "crash.csv", "text/csv", csv.as_bytes()),
-    ]);
-    let created = Resp::from(
-        ureq::post(&format!("{}/crm/v3/imports", server.base))
-            .set("Authorization", &format!("Bearer {token}"))
-            .set("Content-Type", &ct)
-            .send_bytes(&body),
-    );
-    assert_eq!(created.status, 200, "{}", created.text);
-    let id = created.json["id"].as_str().unwrap().to_string();
+    let id = server.post_import(&token, &request, "crash.csv", &csv);
 
     // Kill it once some batches are committed, well before the end.
     let until = Instant::now() + Duration::from_secs(60);
@@ -91,16 +66,12 @@ fn a_killed_import_resumes_without_duplicates_or_losses() {
     );
     assert_eq!(counter(&done, "ERRORS"), bad);
     assert_eq!(
-        count_all(&server, &token, "/crm/v3/objects/contacts?limit=100"),
+        server.count_all(&token, "/crm/v3/objects/contacts?limit=100"),
         rows - bad,
         "one record per key"
     );
     assert_eq!(
-        count_all(
-            &server,
-            &token,
-            &format!("/crm/v3/imports/{id}/errors?limit=500")
-        ),
+        server.count_all(&token, &format!("/crm/v3/imports/{id}/errors?limit=500")),
         bad,
         "no duplicate row errors"
     );
@@ -134,18 +105,7 @@ fn post_import(p: &Process, token: &str, name: &str, csv: &str) -> String {
         "UPSERT",
         &[("Email", "email"), ("First", "firstname")],
     );
-    let (ct, body) = multipart(&[
-        Part::text("importRequest", &request),
-        Part::file("files", name, "text/csv", csv.as_bytes()),
-    ]);
-    let r = Resp::from(
-        ureq::post(&format!("{}/crm/v3/imports", p.base))
-            .set("Authorization", &format!("Bearer {token}"))
-            .set("Content-Type", &ct)
-            .send_bytes(&body),
-    );
-    assert_eq!(r.status, 200, "{}", r.text);
-    r.json["id"].as_str().unwrap().to_string()
+    p.post_import(token, &request, name, csv)
 }
 
 fn wait_done(p: &Process, token: &str, id: &str) -> serde_json::Value {
@@ -208,7 +168,7 @@ fn kills_at_random_points_never_duplicate_or_lose_rows() {
         );
     }
     assert_eq!(
-        count_all(&server, &token, "/crm/v3/objects/contacts?limit=100"),
+        server.count_all(&token, "/crm/v3/objects/contacts?limit=100"),
         3 * rows,
         "one record per key"
     );
@@ -269,7 +229,7 @@ fn two_nodes_share_the_work_and_one_dying_loses_nothing() {
         );
     }
     assert_eq!(
-        count_all(&b, &token, "/crm/v3/objects/contacts?limit=100"),
+        b.count_all(&token, "/crm/v3/objects/contacts?limit=100"),
         4 * rows,
         "exactly once"
     );
@@ -431,7 +391,7 @@ fn a_kill_during_the_upload_leaves_no_import_and_the_retry_imports_once() {
     let done = wait_done(&server, &token, r.json["id"].as_str().unwrap());
     assert_eq!(counter(&done, "CREATED_OBJECTS"), rows);
     assert_eq!(
-        count_all(&server, &token, "/crm/v3/objects/contacts?limit=100"),
+        server.count_all(&token, "/crm/v3/objects/contacts?limit=100"),
         rows
     );
 }

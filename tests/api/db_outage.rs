@@ -72,18 +72,7 @@ fn postgres_restarted_mid_import_the_import_finishes_as_a_clean_run() {
         "CREATE",
         &[("Email", "email"), ("First", "firstname")],
     );
-    let (ct, body) = multipart(&[
-        Part::text("importRequest", &request),
-        Part::file("files", "restart.csv", "text/csv", csv.as_bytes()),
-    ]);
-    let created = Resp::from(
-        ureq::post(&format!("{}/crm/v3/imports", server.base))
-            .set("Authorization", &format!("Bearer {token}"))
-            .set("Content-Type", &ct)
-            .send_bytes(&body),
-    );
-    assert_eq!(created.status, 200, "{}", created.text);
-    let id = created.json["id"].as_str().unwrap().to_string();
+    let id = server.post_import(&token, &request, "restart.csv", &csv);
 
     let before = poll(&server, &token, &id, Duration::from_secs(60), |r| {
         counter(&r.json, "TOTAL_ROWS") >= 2_000

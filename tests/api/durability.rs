@@ -152,18 +152,7 @@ fn a_cancel_on_one_node_stops_the_worker_on_another_within_one_batch() {
         "UPSERT",
         &[("Email", "email"), ("First", "firstname")],
     );
-    let (ct, body) = multipart(&[
-        Part::text("importRequest", &request),
-        Part::file("files", "cancel.csv", "text/csv", csv.as_bytes()),
-    ]);
-    let created = Resp::from(
-        ureq::post(&format!("{}/crm/v3/imports", api.base))
-            .set("Authorization", &format!("Bearer {token}"))
-            .set("Content-Type", &ct)
-            .send_bytes(&body),
-    );
-    assert_eq!(created.status, 200, "{}", created.text);
-    let id = created.json["id"].as_str().unwrap().to_string();
+    let id = api.post_import(&token, &request, "cancel.csv", &csv);
     let path = format!("/crm/v3/imports/{id}");
 
     // The other node is well into the file.
@@ -191,20 +180,6 @@ fn a_cancel_on_one_node_stops_the_worker_on_another_within_one_batch() {
     );
     assert!(total < rows, "the import was not stopped early: {total}");
     // What was committed stays, and matches the counters.
-    let contacts = count_contacts(&api, &token);
+    let contacts = api.count_all(&token, "/crm/v3/objects/contacts?limit=100");
     assert_eq!(contacts, counter(&after, "CREATED_OBJECTS"));
-}
-
-fn count_contacts(p: &Process, token: &str) -> i64 {
-    let mut n = 0;
-    let mut after = String::new();
-    loop {
-        let r = p.get(token, &format!("/crm/v3/objects/contacts?limit=100{after}"));
-        assert_eq!(r.status, 200, "{}", r.text);
-        n += r.json["results"].as_array().unwrap().len() as i64;
-        match r.json["paging"]["next"]["after"].as_str() {
-            Some(a) => after = format!("&after={a}"),
-            None => return n,
-        }
-    }
 }

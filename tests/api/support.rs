@@ -569,6 +569,37 @@ impl Process {
         )
     }
 
+    /// POSTs an import of one CSV file and returns its id (asserting the 200).
+    pub fn post_import(&self, token: &str, request: &str, file: &str, csv: &str) -> String {
+        let (ct, body) = multipart(&[
+            Part::text("importRequest", request),
+            Part::file("files", file, "text/csv", csv.as_bytes()),
+        ]);
+        let r = Resp::from(
+            ureq::post(&format!("{}/crm/v3/imports", self.base))
+                .set("Authorization", &format!("Bearer {token}"))
+                .set("Content-Type", &ct)
+                .send_bytes(&body),
+        );
+        assert_eq!(r.status, 200, "{}", r.text);
+        r.json["id"].as_str().unwrap().to_string()
+    }
+
+    /// How many results a paged list (`path` with `?limit=…`) holds over all its pages.
+    pub fn count_all(&self, token: &str, path: &str) -> i64 {
+        let mut n = 0;
+        let mut after = String::new();
+        loop {
+            let r = self.get(token, &format!("{path}{after}"));
+            assert_eq!(r.status, 200, "{}", r.text);
+            n += r.json["results"].as_array().unwrap().len() as i64;
+            match r.json["paging"]["next"]["after"].as_str() {
+                Some(a) => after = format!("&after={a}"),
+                None => return n,
+            }
+        }
+    }
+
     pub fn logs(&self) -> String {
         std::fs::read_to_string(&self.stderr_path).unwrap_or_default()
     }
