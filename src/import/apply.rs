@@ -9,6 +9,7 @@ use super::request::Operation;
 use super::row_error::{ErrorType, RowError};
 use crate::crm::properties::lifecycle_rank;
 use crate::crm::ObjectType;
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 pub type Properties = BTreeMap<String, String>;
@@ -26,6 +27,9 @@ pub struct Existing {
 pub struct Insert {
     pub key: Option<String>,
     pub properties: Properties,
+    /// `properties` as JSON when the parsing thread could already write it (see
+    /// `prepare_creation`); None once anything changed them.
+    pub json: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -134,10 +138,56 @@ fn complete_for_create(ot: ObjectType, p: &mut Properties) -> Result<(), String>
     }
 }
 
+/// The properties `draft` creates its record with: its own, HubSpot's defaults for a new record
+/// and the import's provenance; or why it cannot create one.
+fn creation_properties(
+    ot: ObjectType,
+    mut props: Properties,
+    import_id: i64,
+) -> Result<Properties, String> {
+    complete_for_create(ot, &mut props)?;
+    props.insert("hs_object_source".into(), "IMPORT".into());
+    props.insert("hs_object_source_id".into(), import_id.to_string());
+    Ok(props)
+}
+
+/// The record's properties as stored.
+pub fn to_json(p: &Properties) -> String {
+    serde_json::to_string(p).unwrap_or_else(|_| "{}".into())
+}
+
+/// Writes, on the parsing thread, the JSON each contact or company draft would create its record
+/// with, so the writing thread (the busier one) need not when the draft does create one
+/// unchanged. The provenance goes into the draft's map only while it is written out.
+pub fn prepare_creation(row: &mut MappedRow, import_id: i64) {
+    const SOURCE: &str = "hs_object_source";
+    const SOURCE_ID: &str = "hs_object_source_id";
+    for d in &mut row.drafts {
+        let ot = d.object_type;
+        // Deals get defaults for a new record; drafts with secondary emails change on planning.
+        if ot == ObjectType::Deal || !d.aliases.is_empty() {
+            continue;
+        }
+        if complete_for_create(ot, &mut d.properties).is_err() {
+            continue;
+        }
+        let source = d.properties.insert(SOURCE.into(), "IMPORT".into());
+        let source_id = d.properties.insert(SOURCE_ID.into(), import_id.to_string());
+        d.creation_json = Some(to_json(&d.properties));
+        for (key, old) in [(SOURCE, source), (SOURCE_ID, source_id)] {
+            match old {
+                Some(v) => d.properties.insert(key.into(), v),
+                None => d.properties.remove(key),
+            };
+        }
+    }
+}
+
 /// Plans one batch. `existing` holds the stored records matching the batch's ids and keys; their
-/// properties move into the plan's updates (left empty here), their ids and keys stay.
+/// properties move into the plan's updates (left empty here), their ids and keys stay. So do the
+/// properties of the drafts that create records.
 pub fn plan_batch(
-    rows: &[MappedRow],
+    rows: &mut [MappedRow],
     import_id: i64,
     operation: impl Fn(ObjectType) -> Operation,
     existing: &mut BTreeMap<ObjectType, Vec<Existing>>,
@@ -211,12 +261,19 @@ pub fn plan_batch(
         let mut touched: Vec<i64> = Vec::new();
         let mut touched_set: HashSet<i64> = HashSet::new();
         let mut writes = ObjectWrites::default();
-        for (i, draft) in rows.iter().enumerate().flat_map(|(i, r)| {
-            r.drafts
-                .iter()
-                .filter(move |d| d.object_type == ot)
-                .map(move |d| (i, d))
-        }) {
+        let drafts: Vec<(usize, usize)> = rows
+            .iter()
+            .enumerate()
+            .flat_map(|(i, r)| {
+                r.drafts
+                    .iter()
+                    .enumerate()
+                    .filter(move |(_, d)| d.object_type == ot)
+                    .map(move |(j, _)| (i, j))
+            })
+            .collect();
+        for (i, j) in drafts {
+            let draft = &mut rows[i].drafts[j];
             let fail = |plan: &mut BatchPlan, t: ErrorType, m: String| {
                 plan.errors.push((i, RowError::new(t, m).object(ot)))
             };
@@ -246,15 +303,28 @@ pub fn plan_batch(
                 ),
                 None => {
                     let owner = RecordRef::New(writes.inserts.len());
-                    let draft = &claim_unique(draft, owner, &mut by_unique, &mut plan.errors, i);
-                    let mut props = draft.properties.clone();
-                    if let Err(m) = complete_for_create(ot, &mut props) {
-                        fail(&mut plan, ErrorType::MissingRequiredProperty, m);
-                        continue;
-                    }
-                    plan.counters.property_values += draft.properties.len() as i64;
-                    props.insert("hs_object_source".into(), "IMPORT".into());
-                    props.insert("hs_object_source_id".into(), import_id.to_string());
+                    // The draft's own properties, unless a unique value had to go.
+                    let claimed =
+                        match claim_unique(draft, owner, &mut by_unique, &mut plan.errors, i) {
+                            Cow::Owned(claimed) => Some(claimed.properties),
+                            Cow::Borrowed(_) => None,
+                        };
+                    let (own, json) = match claimed {
+                        Some(own) => (own, None),
+                        None => (
+                            std::mem::take(&mut draft.properties),
+                            draft.creation_json.take(),
+                        ),
+                    };
+                    let own_count = own.len() as i64;
+                    let mut props = match creation_properties(ot, own, import_id) {
+                        Ok(p) => p,
+                        Err(m) => {
+                            fail(&mut plan, ErrorType::MissingRequiredProperty, m);
+                            continue;
+                        }
+                    };
+                    plan.counters.property_values += own_count;
                     let new = RecordRef::New(writes.inserts.len());
                     if let Some(k) = &draft.key {
                         by_key.insert(k.clone(), new);
@@ -272,6 +342,7 @@ pub fn plan_batch(
                     writes.inserts.push(Insert {
                         key: draft.key.clone(),
                         properties: props,
+                        json: json.filter(|_| draft.aliases.is_empty()),
                     });
                     plan.counters.created += 1;
                 }
@@ -284,6 +355,7 @@ pub fn plan_batch(
                         i,
                     );
                     let key = writes.inserts[ix].key.clone();
+                    writes.inserts[ix].json = None;
                     let merged = &mut writes.inserts[ix].properties;
                     merge(merged, draft, key.as_ref());
                     for e in add_aliases(

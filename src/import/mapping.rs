@@ -57,6 +57,8 @@ pub struct RecordDraft {
     pub aliases: Vec<String>,
     /// Values of custom properties with `hasUniqueValue`: they identify a record like a key.
     pub unique: Vec<(String, String)>,
+    /// The JSON this draft creates its record with, when known before planning.
+    pub creation_json: Option<String>,
 }
 
 /// The contact property holding secondary emails, `;`-separated.
@@ -250,6 +252,7 @@ impl FilePlan {
                 links: Vec::new(),
                 aliases: Vec::new(),
                 unique: Vec::new(),
+                creation_json: None,
             };
             let mut unusable = false;
             for col in self.columns.iter().filter(|c| c.object_type == ot) {

@@ -11,10 +11,16 @@ use crate::db::errors::NewImportError;
 use crate::db::files::FileRow;
 use crate::db::records::{NewRecord, RecordUpdate};
 use crate::db::{self, now, BulkWriter, DbConnection, DbError};
-use crate::import::apply::{aliases_of, plan_batch, Counters, Existing, RecordRef};
+use crate::import::apply::{aliases_of, plan_batch, to_json, Counters, Existing, RecordRef};
 use crate::import::mapping::{LinkTarget, MappedRow, ADDITIONAL_EMAILS};
 use crate::import::ImportState;
 use std::collections::BTreeMap;
+use std::sync::mpsc::Sender;
+
+/// What a committed batch leaves behind (its rows, plan, loaded records), handed back to the
+/// parsing thread to be freed there: dropping maps and strings is work, and the writing thread
+/// is the busier one.
+pub(super) type Spent = Box<dyn Send>;
 
 /// One transaction: cancel check, record writes, row errors, counters, checkpoint.
 #[allow(clippy::too_many_arguments)] // the batch's whole context; bundling it would only rename it
@@ -25,9 +31,10 @@ pub(super) fn commit(
     file_index: i32,
     rows_done: i64,
     file: &FileRow,
-    rows: &[MappedRow],
+    rows: &mut [MappedRow],
     counters: &mut Counters,
     count_rows: bool,
+    spent: &Sender<Spent>,
 ) -> Result<Option<Stop>, RunError> {
     let (portal, import_id) = (ictx.portal, ictx.import_id);
     let result = writer.write(|c| {
@@ -37,20 +44,20 @@ pub(super) fn commit(
             return Ok(Err(Stop::Canceled));
         }
         let mut existing = load_existing(c, portal, rows)?;
-        let plan = plan_batch(
+        let mut plan = plan_batch(
             rows,
             import_id,
             |ot| ictx.request.operation(ot),
             &mut existing,
         );
         let mut new_ids: BTreeMap<ObjectType, Vec<i64>> = BTreeMap::new();
-        for (ot, w) in &plan.writes {
+        for (ot, w) in &mut plan.writes {
             let inserts: Vec<NewRecord> = w
                 .inserts
-                .iter()
+                .iter_mut()
                 .map(|i| NewRecord {
                     key: i.key.clone(),
-                    properties: to_json(&i.properties),
+                    properties: i.json.take().unwrap_or_else(|| to_json(&i.properties)),
                     import_id: Some(import_id),
                 })
                 .collect();
@@ -145,10 +152,11 @@ pub(super) fn commit(
         )? {
             return Err(RunError::LostLease);
         }
-        Ok(Ok(next))
+        Ok(Ok((next, Box::new((plan, existing)) as Spent)))
     });
     match result {
-        Ok(Ok(next)) => {
+        Ok(Ok((next, leftovers))) => {
+            let _ = spent.send(leftovers);
             ctx.metrics.rows(
                 next.total_rows - counters.total_rows,
                 next.created - counters.created,
@@ -246,8 +254,4 @@ fn load_existing(
         out.insert(ot, existing);
     }
     Ok(out)
-}
-
-fn to_json(p: &BTreeMap<String, String>) -> String {
-    serde_json::to_string(p).unwrap_or_else(|_| "{}".into())
 }

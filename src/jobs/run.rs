@@ -1,14 +1,14 @@
 //! Runs one claimed import: streams each stored file through the engine on one thread while
 //! another commits its batches (`batch.rs`), files that own a common column first.
 
-use super::batch;
+use super::batch::{self, Spent};
 use super::queue::{self, Job};
 use super::source::{open_source, OpenError};
 use super::WorkerCtx;
 use crate::crm::{ObjectType, PortalId};
 use crate::db::files::FileRow;
 use crate::db::{self, BulkWriter, DbError};
-use crate::import::apply::Counters;
+use crate::import::apply::{prepare_creation, Counters};
 use crate::import::mapping::{Catalogue, FilePlan, MappedRow};
 use crate::import::request::FileSpec;
 use crate::import::source::SourceError;
@@ -213,18 +213,19 @@ fn process_file(
     std::thread::scope(|s| {
         // Two batches in flight: parsing the next while the current one commits uses both cores.
         let (tx, rx) = sync_channel(2);
-        // Committed batches go back to the parsing thread to be freed there: dropping a batch's
-        // maps and strings is work, and the writing thread is the busier one.
+        // Committed batches go back to the parsing thread to be freed there (`batch::Spent`).
         let (spent_tx, spent_rx) = channel();
         let db = ctx.db.clone();
         let batch_rows = ctx.config.batch_rows.max(1);
-        let catalogue = ictx.catalogue;
+        let (catalogue, import_id) = (ictx.catalogue, ictx.import_id);
         s.spawn(move || {
             let lines = Lines {
                 tx,
                 spent: spent_rx,
             };
-            produce(db, file, spec, catalogue, skip, batch_rows, lines)
+            produce(
+                db, file, spec, catalogue, import_id, skip, batch_rows, lines,
+            )
         });
         consume(
             ctx,
@@ -243,7 +244,7 @@ fn process_file(
 /// The parsing thread's ends of its two channels.
 struct Lines {
     tx: SyncSender<Item>,
-    spent: Receiver<Vec<MappedRow>>,
+    spent: Receiver<Spent>,
 }
 
 impl Lines {
@@ -254,11 +255,13 @@ impl Lines {
     }
 }
 
+#[allow(clippy::too_many_arguments)] // one file's whole context
 fn produce(
     db: crate::db::Db,
     file: &FileRow,
     spec: &FileSpec,
     catalogue: &Catalogue,
+    import_id: i64,
     skip: i64,
     batch_rows: usize,
     tx: Lines,
@@ -309,7 +312,9 @@ fn produce(
                 if seen <= skip {
                     continue;
                 }
-                plan.map_row(row)
+                let mut mapped = plan.map_row(row);
+                prepare_creation(&mut mapped, import_id);
+                mapped
             }
             Ok(Err(broken)) => {
                 seen += 1;
@@ -352,7 +357,7 @@ fn consume(
     skip: i64,
     counters: &mut Counters,
     rx: Receiver<Item>,
-    spent: Sender<Vec<MappedRow>>,
+    spent: Sender<Spent>,
 ) -> Result<Option<Stop>, RunError> {
     let mut done = skip;
     // Tables an import fills have no planner statistics yet; without them PostgreSQL reads
@@ -379,17 +384,19 @@ fn consume(
                     index + 1,
                     0,
                     file,
-                    &[row],
+                    &mut [row],
                     counters,
                     false,
+                    &spent,
                 )?;
                 return Ok(stop);
             }
-            Item::Rows { rows, consumed } => {
+            Item::Rows { mut rows, consumed } => {
                 done += consumed;
-                let stop =
-                    batch::commit(ctx, writer, ictx, index, done, file, &rows, counters, true)?;
-                let _ = spent.send(rows);
+                let stop = batch::commit(
+                    ctx, writer, ictx, index, done, file, &mut rows, counters, true, &spent,
+                )?;
+                let _ = spent.send(Box::new(rows));
                 if stop.is_some() {
                     return Ok(stop);
                 }

@@ -15,6 +15,7 @@ fn contact(email: &str, props: &[(&str, &str)]) -> RecordDraft {
         links: vec![],
         aliases: vec![],
         unique: vec![],
+        creation_json: None,
     }
 }
 
@@ -55,12 +56,12 @@ fn stored(
 
 #[test]
 fn upsert_creates_new_and_merges_existing_without_clearing() {
-    let r = rows(vec![
+    let mut r = rows(vec![
         contact("a@x.example", &[("firstname", "Ann")]),
         contact("b@x.example", &[("lastname", "Lee")]),
     ]);
     let mut existing = stored(9, "b@x.example", &[("firstname", "Bo")], None);
-    let plan = plan_batch(&r, 1, |_| Operation::Upsert, &mut existing);
+    let plan = plan_batch(&mut r, 1, |_| Operation::Upsert, &mut existing);
     let w = &plan.writes[&ObjectType::Contact];
     assert_eq!(w.inserts.len(), 1);
     assert_eq!(w.inserts[0].properties["hs_object_source"], "IMPORT");
@@ -80,11 +81,11 @@ fn upsert_creates_new_and_merges_existing_without_clearing() {
 
 #[test]
 fn same_key_twice_in_a_batch_is_one_record_later_values_win() {
-    let r = rows(vec![
+    let mut r = rows(vec![
         contact("a@x.example", &[("firstname", "Ann"), ("city", "Oslo")]),
         contact("a@x.example", &[("firstname", "Anna")]),
     ]);
-    let plan = plan_batch(&r, 1, |_| Operation::Upsert, &mut BTreeMap::new());
+    let plan = plan_batch(&mut r, 1, |_| Operation::Upsert, &mut BTreeMap::new());
     let w = &plan.writes[&ObjectType::Contact];
     assert_eq!(w.inserts.len(), 1);
     assert_eq!(w.inserts[0].properties["firstname"], "Anna");
@@ -94,7 +95,7 @@ fn same_key_twice_in_a_batch_is_one_record_later_values_win() {
 
 #[test]
 fn create_only_refuses_existing_records_but_not_its_own() {
-    let r = rows(vec![
+    let mut r = rows(vec![
         contact("b@x.example", &[]),
         contact("c@x.example", &[]),
     ]);
@@ -108,7 +109,7 @@ fn create_only_refuses_existing_records_but_not_its_own() {
             properties: Properties::new(),
             created_by_import: Some(1),
         });
-    let plan = plan_batch(&r, 1, |_| Operation::Create, &mut existing);
+    let plan = plan_batch(&mut r, 1, |_| Operation::Create, &mut existing);
     assert_eq!(plan.errors.len(), 1);
     assert_eq!(plan.errors[0].0, 0);
     assert_eq!(plan.errors[0].1.error_type, ErrorType::CreateOnlyImport);
@@ -118,7 +119,7 @@ fn create_only_refuses_existing_records_but_not_its_own() {
 #[test]
 fn update_only_refuses_new_records() {
     let plan = plan_batch(
-        &rows(vec![contact("n@x.example", &[])]),
+        &mut rows(vec![contact("n@x.example", &[])]),
         1,
         |_| Operation::Update,
         &mut BTreeMap::new(),
@@ -140,9 +141,10 @@ fn required_properties_and_deal_defaults() {
         links: vec![],
         aliases: vec![],
         unique: vec![],
+        creation_json: None,
     };
     let plan = plan_batch(
-        &rows(vec![deal(&[("amount", "5")]), deal(&[("dealname", "D")])]),
+        &mut rows(vec![deal(&[("amount", "5")]), deal(&[("dealname", "D")])]),
         1,
         |_| Operation::Upsert,
         &mut BTreeMap::new(),
@@ -167,9 +169,10 @@ fn unknown_record_id_is_an_error() {
         links: vec![],
         aliases: vec![],
         unique: vec![],
+        creation_json: None,
     };
     let plan = plan_batch(
-        &rows(vec![d]),
+        &mut rows(vec![d]),
         1,
         |_| Operation::Upsert,
         &mut BTreeMap::new(),
@@ -192,7 +195,7 @@ fn counters_round_trip_through_json() {
 
 #[test]
 fn lifecycle_stage_never_moves_backwards() {
-    let r = rows(vec![
+    let mut r = rows(vec![
         contact("a@x.example", &[("lifecyclestage", "lead")]),
         contact("b@x.example", &[("lifecyclestage", "opportunity")]),
         contact("c@x.example", &[("lifecyclestage", "other")]),
@@ -208,7 +211,7 @@ fn lifecycle_stage_never_moves_backwards() {
         .get_mut(&ObjectType::Contact)
         .unwrap()
         .append(other.get_mut(&ObjectType::Contact).unwrap());
-    let plan = plan_batch(&r, 1, |_| Operation::Upsert, &mut existing);
+    let plan = plan_batch(&mut r, 1, |_| Operation::Upsert, &mut existing);
     let stage = |id: i64| {
         plan.writes[&ObjectType::Contact]
             .updates
@@ -221,4 +224,33 @@ fn lifecycle_stage_never_moves_backwards() {
     assert_eq!(stage(1), "customer", "lead would be backwards");
     assert_eq!(stage(2), "opportunity", "forward is fine");
     assert_eq!(stage(3), "other", "other has no rank");
+}
+
+#[test]
+fn json_written_while_parsing_is_what_the_plan_creates() {
+    let mut r = rows(vec![
+        contact(
+            "a@x.example",
+            &[("firstname", "Al"), ("hs_object_source", "CSV")],
+        ),
+        contact("b@x.example", &[("firstname", "Bo")]),
+        contact("b@x.example", &[("lastname", "Berg")]),
+    ]);
+    for row in &mut r {
+        prepare_creation(row, 42);
+    }
+    // The draft's own map is left as it was.
+    assert_eq!(r[0].drafts[0].properties["hs_object_source"], "CSV");
+    let plan = plan_batch(&mut r, 42, |_| Operation::Upsert, &mut BTreeMap::new());
+    let ins = &plan.writes[&ObjectType::Contact].inserts;
+    assert_eq!(ins.len(), 2);
+    assert_eq!(
+        ins[0].json.as_deref(),
+        Some(to_json(&ins[0].properties).as_str())
+    );
+    assert_eq!(ins[0].properties["hs_object_source"], "IMPORT");
+    assert_eq!(ins[0].properties["hs_object_source_id"], "42");
+    // A later row merged into the second record: its JSON is written again from the map.
+    assert_eq!(ins[1].json, None);
+    assert_eq!(ins[1].properties["lastname"], "Berg");
 }
