@@ -219,13 +219,11 @@ fn process_file(
         let batch_rows = ctx.config.batch_rows.max(1);
         let (catalogue, import_id) = (ictx.catalogue, ictx.import_id);
         s.spawn(move || {
-            let lines = Lines {
+            let out = Handoff {
                 tx,
                 spent: spent_rx,
             };
-            produce(
-                db, file, spec, catalogue, import_id, skip, batch_rows, lines,
-            )
+            produce(db, file, spec, catalogue, import_id, skip, batch_rows, out)
         });
         consume(
             ctx,
@@ -241,13 +239,13 @@ fn process_file(
     })
 }
 
-/// The parsing thread's ends of its two channels.
-struct Lines {
+/// The parsing thread's ends of its two channels: batches out, spent batches back.
+struct Handoff {
     tx: SyncSender<Item>,
     spent: Receiver<Spent>,
 }
 
-impl Lines {
+impl Handoff {
     /// False once the writer has hung up.
     fn send(&self, item: Item) -> bool {
         while self.spent.try_recv().is_ok() {}
@@ -264,23 +262,23 @@ fn produce(
     import_id: i64,
     skip: i64,
     batch_rows: usize,
-    tx: Lines,
+    out: Handoff,
 ) {
     let mut source = match open_source(db, file, spec) {
         Ok(s) => s,
         Err(OpenError::Unreadable(e)) => {
-            tx.send(Item::FileError(e));
+            out.send(Item::FileError(e));
             return;
         }
         Err(OpenError::Failed(m)) => {
-            tx.send(Item::Failed(m));
+            out.send(Item::Failed(m));
             return;
         }
     };
     let plan = match FilePlan::new(spec, source.header(), catalogue) {
         Ok(p) => p,
         Err(e) => {
-            tx.send(Item::FileError(e));
+            out.send(Item::FileError(e));
             return;
         }
     };
@@ -293,18 +291,18 @@ fn produce(
                 // Rows so far are committed; the file ends with one file-wide error.
                 if !rows.is_empty() {
                     let batch = std::mem::take(&mut rows);
-                    if !tx.send(Item::Rows {
+                    if !out.send(Item::Rows {
                         rows: batch,
                         consumed,
                     }) {
                         return;
                     }
                 }
-                tx.send(Item::FileError(e));
+                out.send(Item::FileError(e));
                 return;
             }
             Err(e) => {
-                tx.send(Item::Failed(e.to_string()));
+                out.send(Item::Failed(e.to_string()));
                 return;
             }
             Ok(Ok(row)) => {
@@ -333,7 +331,7 @@ fn produce(
         consumed += 1;
         if rows.len() >= batch_rows {
             let batch = std::mem::replace(&mut rows, Vec::with_capacity(batch_rows));
-            if !tx.send(Item::Rows {
+            if !out.send(Item::Rows {
                 rows: batch,
                 consumed,
             }) {
@@ -343,7 +341,7 @@ fn produce(
         }
     }
     if !rows.is_empty() {
-        tx.send(Item::Rows { rows, consumed });
+        out.send(Item::Rows { rows, consumed });
     }
 }
 
