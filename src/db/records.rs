@@ -1,7 +1,7 @@
 //! Contacts, companies and deals: three tables of one shape (an indexed alternate key column plus
 //! a JSON properties document), so one set of queries serves all three, keyed by `ObjectType`.
 
-use super::sql::{self, marks, Prepared, Val};
+use super::sql::{self, marks, Val};
 use super::{now, DbConnection, DbError};
 use crate::crm::{ObjectType, PortalId};
 use diesel::sql_types::{Array, BigInt, Nullable, Text, Timestamp};
@@ -36,7 +36,6 @@ struct IdRow {
 pub struct NewRecord {
     pub key: Option<String>,
     pub properties: String,
-    pub import_id: Option<i64>,
 }
 
 /// A full replacement of an existing record's properties (merged by the engine beforehand).
@@ -89,55 +88,7 @@ pub fn find_by_ids(
     ids: &[i64],
     for_update: bool,
 ) -> Result<Vec<StoredRecord>, DbError> {
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    let lock = lock_clause(conn, for_update);
-    if let DbConnection::Postgres(c) = conn {
-        use diesel::RunQueryDsl;
-        let q = format!(
-            "{} WHERE portal_id = $1 AND id = ANY($2){lock}",
-            select_list(ot)
-        );
-        return Ok(diesel::sql_query(q)
-            .bind::<BigInt, _>(portal.0)
-            .bind::<Array<BigInt>, _>(ids)
-            .load(c)?);
-    }
-    let vals = ids.iter().map(|&i| Val::I64(i)).collect();
-    load_in(conn, portal, &select_list(ot), "id", vals, lock)
-}
-
-/// SQLite `IN (…)` lists are padded (with a repeated value, which changes nothing) to a power
-/// of two, so a handful of statement shapes stay prepared instead of one per batch size; and
-/// split at `MAX_IN` values, well under SQLite's 32,766 binds.
-const MAX_IN: usize = 4096;
-
-fn padded_len(n: usize) -> usize {
-    n.next_power_of_two().max(16)
-}
-
-/// SQLite: `select` for the records of `portal` whose `col` is one of `values`.
-fn load_in(
-    conn: &mut DbConnection,
-    portal: PortalId,
-    select: &str,
-    col: &str,
-    values: Vec<Val>,
-    lock: &str,
-) -> Result<Vec<StoredRecord>, DbError> {
-    let mut out = Vec::new();
-    for chunk in values.chunks(MAX_IN) {
-        let padded = padded_len(chunk.len());
-        let q = format!(
-            "{select} WHERE portal_id = ? AND {col} IN ({}){lock}",
-            marks(padded)
-        );
-        let mut vals = vec![Val::I64(portal.0)];
-        vals.extend(chunk.iter().cycle().take(padded).cloned());
-        out.extend(sql::load_prepared(conn, Prepared::new(&q, vals))?);
-    }
-    Ok(out)
+    find_in(conn, portal, ot, "id", Among::Ids(ids), for_update)
 }
 
 /// Records whose alternate key (email, domain) is one of `keys`; empty for objects without one.
@@ -148,27 +99,69 @@ pub fn find_by_keys(
     keys: &[String],
     for_update: bool,
 ) -> Result<Vec<StoredRecord>, DbError> {
-    let Some(col) = ot.alternate_key() else {
-        return Ok(Vec::new());
+    match ot.alternate_key() {
+        Some(col) => find_in(conn, portal, ot, col, Among::Keys(keys), for_update),
+        None => Ok(Vec::new()),
+    }
+}
+
+/// The values a lookup matches a column against.
+enum Among<'a> {
+    Ids(&'a [i64]),
+    Keys(&'a [String]),
+}
+
+/// SQLite `IN (…)` lists are split at `MAX_IN` values, well under SQLite's 32,766 binds.
+const MAX_IN: usize = 4096;
+
+/// The portal's records whose `col` is one of `among`. PostgreSQL gets one array bind, so the
+/// statement text is the same whatever the batch's size; SQLite gets `IN (…)` lists padded (with
+/// a repeated value, which changes nothing) to a power of two, so a handful of statement shapes
+/// stay prepared instead of one per batch size.
+fn find_in(
+    conn: &mut DbConnection,
+    portal: PortalId,
+    ot: ObjectType,
+    col: &str,
+    among: Among,
+    for_update: bool,
+) -> Result<Vec<StoredRecord>, DbError> {
+    let empty = match among {
+        Among::Ids(v) => v.is_empty(),
+        Among::Keys(v) => v.is_empty(),
     };
-    if keys.is_empty() {
+    if empty {
         return Ok(Vec::new());
     }
+    let select = select_list(ot);
     let lock = lock_clause(conn, for_update);
-    // One array bind keeps PostgreSQL's statement text the same whatever the batch's key count.
     if let DbConnection::Postgres(c) = conn {
         use diesel::RunQueryDsl;
-        let q = format!(
-            "{} WHERE portal_id = $1 AND {col} = ANY($2){lock}",
-            select_list(ot)
-        );
-        return Ok(diesel::sql_query(q)
-            .bind::<BigInt, _>(portal.0)
-            .bind::<Array<Text>, _>(keys)
-            .load(c)?);
+        let q = diesel::sql_query(format!(
+            "{select} WHERE portal_id = $1 AND {col} = ANY($2){lock}"
+        ))
+        .bind::<BigInt, _>(portal.0);
+        return Ok(match among {
+            Among::Ids(v) => q.bind::<Array<BigInt>, _>(v).load(c)?,
+            Among::Keys(v) => q.bind::<Array<Text>, _>(v).load(c)?,
+        });
     }
-    let vals = keys.iter().map(|k| Val::Text(k.clone())).collect();
-    load_in(conn, portal, &select_list(ot), col, vals, lock)
+    let values: Vec<Val> = match among {
+        Among::Ids(v) => v.iter().map(|&i| Val::I64(i)).collect(),
+        Among::Keys(v) => v.iter().map(|k| Val::Text(k.clone())).collect(),
+    };
+    let mut out = Vec::new();
+    for chunk in values.chunks(MAX_IN) {
+        let padded = chunk.len().next_power_of_two().max(16);
+        let q = format!(
+            "{select} WHERE portal_id = ? AND {col} IN ({}){lock}",
+            marks(padded)
+        );
+        let mut vals = vec![Val::I64(portal.0)];
+        vals.extend(chunk.iter().cycle().take(padded).cloned());
+        out.extend(sql::load_prepared(conn, &q, vals)?);
+    }
+    Ok(out)
 }
 
 /// Ascending ids after `after`.
@@ -199,11 +192,12 @@ pub fn page(
 const INSERT_CHUNK: usize = 500;
 const UPDATE_CHUNK: usize = 1000;
 
-/// Inserts and returns the new ids in the order of `rows`.
+/// Creates records on behalf of `import_id` and returns their ids in the order of `rows`.
 pub fn insert(
     conn: &mut DbConnection,
     portal: PortalId,
     ot: ObjectType,
+    import_id: i64,
     rows: Vec<NewRecord>,
 ) -> Result<Vec<i64>, DbError> {
     if rows.is_empty() {
@@ -211,7 +205,7 @@ pub fn insert(
     }
     let t = now();
     if let DbConnection::Postgres(c) = conn {
-        return copy_insert(c, portal, ot, &rows, t);
+        return copy_insert(c, portal, ot, import_id, &rows, t);
     }
     let stamp = stamp(conn, t);
     let mut ids = Vec::with_capacity(rows.len());
@@ -237,13 +231,13 @@ pub fn insert(
             vals.push(Val::Text(r.properties));
             vals.push(stamp.clone());
             vals.push(stamp.clone());
-            vals.push(Val::OptI64(r.import_id));
-            vals.push(Val::OptI64(r.import_id));
+            vals.push(Val::I64(import_id));
+            vals.push(Val::I64(import_id));
         }
         // Ids come from a monotonic sequence evaluated in VALUES order, so sorting the
         // RETURNING rows restores the input order.
         let got = if full {
-            sql::load_prepared::<IdRow>(conn, Prepared::new(&q, vals))?
+            sql::load_prepared::<IdRow>(conn, &q, vals)?
         } else {
             sql::load::<IdRow>(conn, &q, vals)?
         };
@@ -258,9 +252,14 @@ pub fn insert(
 /// diesel would otherwise run chrono's format parser for every row's two stamps.
 fn stamp(conn: &DbConnection, t: chrono::NaiveDateTime) -> Val {
     match conn {
-        DbConnection::Sqlite(_) => Val::Text(t.format("%Y-%m-%d %H:%M:%S%.f").to_string()),
+        DbConnection::Sqlite(_) => Val::Text(stamp_text(t)),
         DbConnection::Postgres(_) => Val::Ts(t),
     }
+}
+
+/// A TIMESTAMP as text, the way diesel writes one to SQLite and COPY reads one.
+fn stamp_text(t: chrono::NaiveDateTime) -> String {
+    t.format("%Y-%m-%d %H:%M:%S%.f").to_string()
 }
 
 /// PostgreSQL: new records go in through COPY, 3–4× cheaper than a multi-row INSERT. COPY
@@ -269,6 +268,7 @@ fn copy_insert(
     c: &mut diesel::PgConnection,
     portal: PortalId,
     ot: ObjectType,
+    import_id: i64,
     rows: &[NewRecord],
     t: chrono::NaiveDateTime,
 ) -> Result<Vec<i64>, DbError> {
@@ -284,7 +284,7 @@ fn copy_insert(
     .map(|r| r.id)
     .collect();
     ids.sort_unstable();
-    let stamp = t.format("%Y-%m-%d %H:%M:%S%.f").to_string();
+    let stamp = stamp_text(t);
     let mut data = String::with_capacity(rows.len() * 320);
     for (r, id) in rows.iter().zip(&ids) {
         let _ = write!(data, "{id}\t{}\t", portal.0);
@@ -293,9 +293,7 @@ fn copy_insert(
             data.push('\t');
         }
         copy_text(&mut data, Some(&r.properties));
-        let import = r.import_id.map(|i| i.to_string());
-        let import = import.as_deref().unwrap_or("\\N");
-        let _ = writeln!(data, "\t{stamp}\t{stamp}\t{import}\t{import}");
+        let _ = writeln!(data, "\t{stamp}\t{stamp}\t{import_id}\t{import_id}");
     }
     let write = |w: &mut dyn std::io::Write| -> Result<(), diesel::result::Error> {
         w.write_all(data.as_bytes())
@@ -333,14 +331,14 @@ fn copy_text(out: &mut String, value: Option<&str>) {
     }
 }
 
-/// Replaces the properties (and key) of existing records on behalf of `import_id` (None for an
-/// API write): one prepared statement per record on SQLite, where that is as fast as any
-/// multi-row form; a thousand per statement on PostgreSQL, which saves the round trips.
+/// Replaces the properties (and key) of existing records on behalf of `import_id`: one prepared
+/// statement per record on SQLite, where that is as fast as any multi-row form; a thousand per
+/// statement on PostgreSQL, which saves the round trips.
 pub fn update(
     conn: &mut DbConnection,
     portal: PortalId,
     ot: ObjectType,
-    import_id: Option<i64>,
+    import_id: i64,
     rows: Vec<RecordUpdate>,
 ) -> Result<(), DbError> {
     let stamp = stamp(conn, now());
@@ -358,11 +356,11 @@ pub fn update(
             vals.extend([
                 Val::Text(r.properties),
                 stamp.clone(),
-                Val::OptI64(import_id),
+                Val::I64(import_id),
                 Val::I64(r.id),
                 Val::I64(portal.0),
             ]);
-            sql::execute_prepared(conn, Prepared::new(&q, vals))?;
+            sql::execute_prepared(conn, &q, vals)?;
         }
         return Ok(());
     }
@@ -388,9 +386,9 @@ pub fn update(
             }
             vals.push(Val::Text(r.properties));
         }
-        vals.extend([stamp.clone(), Val::OptI64(import_id), Val::I64(portal.0)]);
+        vals.extend([stamp.clone(), Val::I64(import_id), Val::I64(portal.0)]);
         if full {
-            sql::execute_prepared(conn, Prepared::new(&q, vals))?;
+            sql::execute_prepared(conn, &q, vals)?;
         } else {
             sql::execute(conn, &q, vals)?;
         }

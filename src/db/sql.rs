@@ -1,12 +1,10 @@
 //! Hand-written SQL with a variable number of binds, for the statements diesel's DSL cannot
-//! share across backends or tables. Write `?` placeholders; PostgreSQL gets `$n`.
+//! share across backends or tables. Write `?` placeholders; diesel writes `$n` for PostgreSQL.
 
 use super::{DbConnection, DbError};
-use diesel::backend::Backend;
-use diesel::query_builder::{BoxedSqlQuery, SqlQuery};
+use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
 use diesel::query_dsl::RunQueryDsl;
-use diesel::serialize::ToSql;
-use diesel::sql_types::{BigInt, Binary, HasSqlType, Integer, Nullable, Text, Timestamp};
+use diesel::sql_types::{BigInt, Binary, Integer, Nullable, Text, Timestamp, Untyped};
 
 /// One bind value.
 #[derive(Debug, Clone)]
@@ -32,90 +30,45 @@ pub fn marks(n: usize) -> String {
     s
 }
 
-fn numbered(sql: &str) -> String {
-    let mut out = String::with_capacity(sql.len() + 16);
-    let mut n = 0;
-    for ch in sql.chars() {
-        if ch == '?' {
-            n += 1;
-            out.push('$');
-            out.push_str(&n.to_string());
-        } else {
-            out.push(ch);
-        }
-    }
-    out
-}
-
-fn bind_all<'a, DB>(
-    mut q: BoxedSqlQuery<'a, DB, SqlQuery>,
-    vals: Vec<Val>,
-) -> BoxedSqlQuery<'a, DB, SqlQuery>
-where
-    DB: Backend
-        + HasSqlType<BigInt>
-        + HasSqlType<Integer>
-        + HasSqlType<Text>
-        + HasSqlType<Timestamp>
-        + HasSqlType<Binary>
-        + 'a,
-    i64: ToSql<BigInt, DB>,
-    i32: ToSql<Integer, DB>,
-    String: ToSql<Text, DB>,
-    Option<String>: ToSql<Nullable<Text>, DB>,
-    Option<i64>: ToSql<Nullable<BigInt>, DB>,
-    chrono::NaiveDateTime: ToSql<Timestamp, DB>,
-    Vec<u8>: ToSql<Binary, DB>,
-{
-    for v in vals {
-        q = match v {
-            Val::I64(x) => q.bind::<BigInt, _>(x),
-            Val::I32(x) => q.bind::<Integer, _>(x),
-            Val::Text(x) => q.bind::<Text, _>(x),
-            Val::OptText(x) => q.bind::<Nullable<Text>, _>(x),
-            Val::OptI64(x) => q.bind::<Nullable<BigInt>, _>(x),
-            Val::Ts(x) => q.bind::<Timestamp, _>(x),
-            Val::Bytes(x) => q.bind::<Binary, _>(x),
-        };
-    }
-    q
-}
-
-/// A statement of fixed shape that the connection keeps prepared, keyed by its text (diesel's
-/// `sql_query` never caches, so a batch's 3,500-bind INSERT was parsed and planned every time).
-/// Only for shapes that repeat: every distinct text stays in the connection's cache.
-pub struct Prepared<'a> {
+/// A statement and its values. A kept one stays prepared on its connection, keyed by its text
+/// (diesel's `sql_query` never does, so a batch's 3,500-bind INSERT was parsed and planned every
+/// time); keep only shapes that repeat, since every distinct text stays in the cache.
+struct Statement<'a> {
     /// The text around the `?` placeholders, which diesel writes back for the backend.
     parts: Vec<&'a str>,
     vals: Vec<Val>,
+    keep: bool,
 }
 
-impl<'a> Prepared<'a> {
-    pub fn new(sql: &'a str, vals: Vec<Val>) -> Prepared<'a> {
+impl<'a> Statement<'a> {
+    fn new(sql: &'a str, vals: Vec<Val>, keep: bool) -> Statement<'a> {
         let parts: Vec<&str> = sql.split('?').collect();
         debug_assert_eq!(parts.len(), vals.len() + 1, "one value per placeholder");
-        Prepared { parts, vals }
+        Statement { parts, vals, keep }
     }
 }
 
-impl diesel::query_builder::QueryId for Prepared<'_> {
+impl QueryId for Statement<'_> {
     type QueryId = ();
     const HAS_STATIC_QUERY_ID: bool = false;
 }
 
-impl diesel::query_builder::Query for Prepared<'_> {
-    type SqlType = diesel::sql_types::Untyped;
+impl Query for Statement<'_> {
+    type SqlType = Untyped;
 }
 
-impl<C> RunQueryDsl<C> for Prepared<'_> {}
+impl<C> RunQueryDsl<C> for Statement<'_> {}
 
-macro_rules! prepared_fragment {
+macro_rules! statement_fragment {
     ($backend:ty) => {
-        impl diesel::query_builder::QueryFragment<$backend> for Prepared<'_> {
+        impl QueryFragment<$backend> for Statement<'_> {
             fn walk_ast<'b>(
                 &'b self,
-                mut out: diesel::query_builder::AstPass<'_, 'b, $backend>,
+                mut out: AstPass<'_, 'b, $backend>,
             ) -> diesel::QueryResult<()> {
+                if !self.keep {
+                    out.unsafe_to_cache_prepared();
+                }
                 for (part, v) in self.parts.iter().zip(&self.vals) {
                     out.push_sql(part);
                     match v {
@@ -134,19 +87,17 @@ macro_rules! prepared_fragment {
         }
     };
 }
-prepared_fragment!(diesel::pg::Pg);
-prepared_fragment!(diesel::sqlite::Sqlite);
+statement_fragment!(diesel::pg::Pg);
+statement_fragment!(diesel::sqlite::Sqlite);
 
-/// Runs a `Prepared` statement; returns the affected row count.
-pub fn execute_prepared(conn: &mut DbConnection, q: Prepared) -> Result<usize, DbError> {
+fn run(conn: &mut DbConnection, q: Statement) -> Result<usize, DbError> {
     Ok(match conn {
         DbConnection::Postgres(c) => q.execute(c),
         DbConnection::Sqlite(c) => q.execute(c),
     }?)
 }
 
-/// Runs a `Prepared` query and maps its rows by column name.
-pub fn load_prepared<T>(conn: &mut DbConnection, q: Prepared) -> Result<Vec<T>, DbError>
+fn fetch<T>(conn: &mut DbConnection, q: Statement) -> Result<Vec<T>, DbError>
 where
     T: diesel::QueryableByName<diesel::pg::Pg>
         + diesel::QueryableByName<diesel::sqlite::Sqlite>
@@ -160,12 +111,7 @@ where
 
 /// Runs a statement; returns the affected row count.
 pub fn execute(conn: &mut DbConnection, sql: &str, vals: Vec<Val>) -> Result<usize, DbError> {
-    Ok(match conn {
-        DbConnection::Postgres(c) => {
-            bind_all(diesel::sql_query(numbered(sql)).into_boxed(), vals).execute(c)
-        }
-        DbConnection::Sqlite(c) => bind_all(diesel::sql_query(sql).into_boxed(), vals).execute(c),
-    }?)
+    run(conn, Statement::new(sql, vals, false))
 }
 
 /// Runs a query and maps its rows by column name.
@@ -175,22 +121,36 @@ where
         + diesel::QueryableByName<diesel::sqlite::Sqlite>
         + 'static,
 {
-    Ok(match conn {
-        DbConnection::Postgres(c) => {
-            bind_all(diesel::sql_query(numbered(sql)).into_boxed(), vals).load(c)
-        }
-        DbConnection::Sqlite(c) => bind_all(diesel::sql_query(sql).into_boxed(), vals).load(c),
-    }?)
+    fetch(conn, Statement::new(sql, vals, false))
+}
+
+/// `execute` for a statement of fixed shape that runs again and again: kept prepared.
+pub fn execute_prepared(
+    conn: &mut DbConnection,
+    sql: &str,
+    vals: Vec<Val>,
+) -> Result<usize, DbError> {
+    run(conn, Statement::new(sql, vals, true))
+}
+
+/// `load` for a query of fixed shape that runs again and again: kept prepared.
+pub fn load_prepared<T>(
+    conn: &mut DbConnection,
+    sql: &str,
+    vals: Vec<Val>,
+) -> Result<Vec<T>, DbError>
+where
+    T: diesel::QueryableByName<diesel::pg::Pg>
+        + diesel::QueryableByName<diesel::sqlite::Sqlite>
+        + 'static,
+{
+    fetch(conn, Statement::new(sql, vals, true))
 }
 
 #[cfg(test)]
 mod tests {
     #[test]
-    fn placeholders_are_numbered_for_postgres() {
-        assert_eq!(
-            super::numbered("a = ? AND b IN (?,?)"),
-            "a = $1 AND b IN ($2,$3)"
-        );
+    fn placeholder_lists() {
         assert_eq!(super::marks(3), "?,?,?");
         assert_eq!(super::marks(0), "");
     }

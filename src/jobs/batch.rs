@@ -58,10 +58,12 @@ pub(super) fn commit(
                 .map(|i| NewRecord {
                     key: i.key.clone(),
                     properties: i.json.take().unwrap_or_else(|| to_json(&i.properties)),
-                    import_id: Some(import_id),
                 })
                 .collect();
-            new_ids.insert(*ot, db::records::insert(c, portal, *ot, inserts)?);
+            new_ids.insert(
+                *ot,
+                db::records::insert(c, portal, *ot, import_id, inserts)?,
+            );
             let updates: Vec<RecordUpdate> = w
                 .updates
                 .iter()
@@ -71,7 +73,7 @@ pub(super) fn commit(
                     properties: to_json(&u.properties),
                 })
                 .collect();
-            db::records::update(c, portal, *ot, Some(import_id), updates)?;
+            db::records::update(c, portal, *ot, import_id, updates)?;
             let unique = ictx.catalogue.unique_properties(*ot);
             if !unique.is_empty() {
                 let written = w
