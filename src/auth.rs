@@ -89,11 +89,12 @@ impl Tokens {
         if let Some(s) = config.jwt_secret.as_deref().filter(|s| !s.is_empty()) {
             return Ok(Tokens::from_secret(s.as_bytes()));
         }
-        let mut conn = db.conn()?;
-        let secret = settings::get_or_init(&mut conn, SECRET_SETTING, || {
-            let mut bytes = [0u8; 32];
-            getrandom::fill(&mut bytes).expect("the OS random source is available");
-            bytes.iter().map(|b| format!("{b:02x}")).collect()
+        let secret = db.write(|c| {
+            settings::get_or_init(c, SECRET_SETTING, || {
+                let mut bytes = [0u8; 32];
+                getrandom::fill(&mut bytes).expect("the OS random source is available");
+                bytes.iter().map(|b| format!("{b:02x}")).collect()
+            })
         })?;
         Ok(Tokens::from_secret(secret.as_bytes()))
     }

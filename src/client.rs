@@ -147,7 +147,7 @@ pub fn run_import(args: &ImportArgs) -> Result<String, String> {
         bar.set_position(counter(&import, "TOTAL_ROWS").max(0) as u64);
         let state = import["state"].as_str().unwrap_or_default().to_string();
         bar.set_message(state.clone());
-        if ["DONE", "FAILED", "CANCELED"].contains(&state.as_str()) {
+        if crate::import::ImportState::FINISHED.contains(&state.as_str()) {
             bar.finish();
             break import;
         }

@@ -270,7 +270,6 @@ fn run(command: Command, mut config: Config) -> Result<(), Box<dyn std::error::E
         }
         Command::Token(t) => {
             let db = hubport::open_database(&config)?;
-            let mut conn = db.conn()?;
             match t {
                 TokenCommand::Create {
                     portal,
@@ -281,13 +280,15 @@ fn run(command: Command, mut config: Config) -> Result<(), Box<dyn std::error::E
                 } => {
                     let portal = i64::try_from(portal).map_err(|_| "--portal is too large")?;
                     let scopes = hubport::auth::parse_scopes(scopes.as_deref())?;
-                    let key = hubport::db::keys::create(
-                        &mut conn,
-                        PortalId(portal),
-                        &name,
-                        &scopes,
-                        hubport::db::keys::RateOverrides { per_10s, per_day },
-                    )?;
+                    let key = db.write(|c| {
+                        hubport::db::keys::create(
+                            c,
+                            PortalId(portal),
+                            &name,
+                            &scopes,
+                            hubport::db::keys::RateOverrides { per_10s, per_day },
+                        )
+                    })?;
                     let tokens = hubport::auth::Tokens::load(&db, &config)?;
                     println!("{}", tokens.mint(&key));
                     eprintln!("created key {} for portal {portal}", key.id);
@@ -297,7 +298,7 @@ fn run(command: Command, mut config: Config) -> Result<(), Box<dyn std::error::E
                         "{:<6} {:<12} {:<20} {:<24} {:<10} scopes",
                         "id", "portal", "name", "created", "state"
                     );
-                    for k in hubport::db::keys::list(&mut conn)? {
+                    for k in hubport::db::keys::list(&mut *db.conn()?)? {
                         let state = if k.revoked_at.is_some() {
                             "revoked"
                         } else {
@@ -315,7 +316,7 @@ fn run(command: Command, mut config: Config) -> Result<(), Box<dyn std::error::E
                     }
                 }
                 TokenCommand::Revoke { id } => {
-                    if !hubport::db::keys::revoke(&mut conn, id)? {
+                    if !db.write(|c| hubport::db::keys::revoke(c, id))? {
                         return Err(format!("no active key with id {id}").into());
                     }
                     eprintln!("key {id} revoked");

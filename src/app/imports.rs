@@ -32,8 +32,6 @@ fn invalid(message: String, details: Vec<ErrorDetail>) -> ApiError {
     }
 }
 
-/// Validates the request against the uploaded files, then records the import and its job in
-/// one transaction. Uploads are already stored; the caller discards them if this fails.
 /// The row caps an import is checked against (from the configuration).
 #[derive(Debug, Clone, Copy)]
 pub struct Caps {
@@ -41,6 +39,8 @@ pub struct Caps {
     pub max_rows_per_day: u64,
 }
 
+/// Validates the request against the uploaded files, then records the import and its job in
+/// one transaction. Uploads are already stored; the caller discards them if this fails.
 pub fn create(
     db: &Db,
     who: &Principal,

@@ -154,29 +154,30 @@ pub fn delete_stale_unattached(
     Ok(n)
 }
 
-/// Deletes the stored bytes of files whose import ended before `cutoff`; the file rows (name,
-/// size) stay with the import's history. Returns how many files lost their bytes.
+/// Deletes the stored bytes of files whose import reached one of the `ended` states before
+/// `cutoff`; the file rows (name, size) stay with the import's history. Returns how many files
+/// lost their bytes.
 pub fn delete_bytes_of_ended(
     conn: &mut DbConnection,
+    ended: &[&str],
     cutoff: chrono::NaiveDateTime,
 ) -> Result<usize, DbError> {
     use super::schema::imports;
-    let ended = import_files::table
+    // Only files that still have bytes: the rows stay, so the sweep would reload them forever.
+    let ids: Vec<i64> = import_files::table
         .inner_join(imports::table.on(import_files::import_id.eq(imports::id.nullable())))
-        .filter(imports::state.eq_any(["DONE", "FAILED", "CANCELED"]))
+        .filter(imports::state.eq_any(ended))
         .filter(imports::updated_at.lt(cutoff))
-        .select(import_files::id);
-    let ids: Vec<i64> = ended.load(conn)?;
-    let mut files = 0;
+        .filter(diesel::dsl::exists(
+            file_chunks::table.filter(file_chunks::file_id.eq(import_files::id)),
+        ))
+        .select(import_files::id)
+        .load(conn)?;
     for chunk in ids.chunks(500) {
-        if diesel::delete(file_chunks::table.filter(file_chunks::file_id.eq_any(chunk)))
-            .execute(conn)?
-            > 0
-        {
-            files += chunk.len();
-        }
+        diesel::delete(file_chunks::table.filter(file_chunks::file_id.eq_any(chunk)))
+            .execute(conn)?;
     }
-    Ok(files)
+    Ok(ids.len())
 }
 
 pub fn for_import(

@@ -140,9 +140,9 @@ impl r2d2::ManageConnection for Manager {
             Backend::Sqlite => {
                 let mut c = diesel::SqliteConnection::establish(&self.target)
                     .map_err(diesel::r2d2::Error::ConnectionError)?;
-                // busy_timeout lets short API writes queue behind a worker batch instead of failing.
                 c.batch_execute(DEFAULT_CACHE)
                     .map_err(diesel::r2d2::Error::QueryError)?;
+                // busy_timeout lets short API writes queue behind a worker batch instead of failing.
                 c.batch_execute(
                     "PRAGMA busy_timeout = 15000; PRAGMA foreign_keys = ON; \
                      PRAGMA synchronous = NORMAL;",

@@ -111,7 +111,7 @@ enum Among<'a> {
     Keys(&'a [String]),
 }
 
-/// SQLite `IN (…)` lists are split at `MAX_IN` values, well under SQLite's 32,766 binds.
+/// `IN (…)` lists are split at `MAX_IN` values, well under SQLite's 32,766 binds.
 const MAX_IN: usize = 4096;
 
 /// The portal's records whose `col` is one of `among`. PostgreSQL gets one array bind, so the
@@ -414,14 +414,17 @@ pub fn find_by_secondary_email(
 ) -> Result<Vec<(String, i64)>, DbError> {
     use super::schema::contact_emails as ce;
     use diesel::prelude::*;
-    if emails.is_empty() {
-        return Ok(Vec::new());
+    let mut out = Vec::new();
+    for chunk in emails.chunks(MAX_IN) {
+        out.extend(
+            ce::table
+                .filter(ce::portal_id.eq(portal.0))
+                .filter(ce::email.eq_any(chunk))
+                .select((ce::email, ce::contact_id))
+                .load::<(String, i64)>(conn)?,
+        );
     }
-    Ok(ce::table
-        .filter(ce::portal_id.eq(portal.0))
-        .filter(ce::email.eq_any(emails))
-        .select((ce::email, ce::contact_id))
-        .load(conn)?)
+    Ok(out)
 }
 
 /// Makes the secondary-email index of `contact_id` exactly `emails`.
@@ -468,14 +471,16 @@ pub fn find_by_unique(
             .filter(|(p, _)| p == prop)
             .map(|(_, v)| v)
             .collect();
-        let rows: Vec<(String, String, i64)> = uv::table
-            .filter(uv::portal_id.eq(portal.0))
-            .filter(uv::object_type.eq(ot.type_id()))
-            .filter(uv::property.eq(prop))
-            .filter(uv::value.eq_any(values))
-            .select((uv::property, uv::value, uv::record_id))
-            .load(conn)?;
-        out.extend(rows);
+        for chunk in values.chunks(MAX_IN) {
+            let rows: Vec<(String, String, i64)> = uv::table
+                .filter(uv::portal_id.eq(portal.0))
+                .filter(uv::object_type.eq(ot.type_id()))
+                .filter(uv::property.eq(prop))
+                .filter(uv::value.eq_any(chunk))
+                .select((uv::property, uv::value, uv::record_id))
+                .load(conn)?;
+            out.extend(rows);
+        }
     }
     Ok(out)
 }

@@ -87,9 +87,9 @@ fn metrics_gauges(db: &Db) -> Result<Vec<Gauge>, ApiError> {
         value,
     };
     let mut conn = db.conn()?;
-    let mut by_state: Vec<(String, i64)> = ["STARTED", "PROCESSING", "DONE", "FAILED", "CANCELED"]
+    let mut by_state: Vec<(String, i64)> = crate::import::ImportState::ALL
         .into_iter()
-        .map(|s| (s.to_string(), 0))
+        .map(|s| (s.as_str().to_string(), 0))
         .collect();
     for (state, n) in crate::db::imports::count_by_state(&mut conn)? {
         match by_state.iter_mut().find(|(s, _)| *s == state) {

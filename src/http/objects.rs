@@ -1,4 +1,5 @@
-//! The objects API, enough to read back what imports wrote: list and read by id or unique property.
+//! The objects API, enough to read back what imports wrote: list and read by id or unique
+//! property, with their associations (`?associations=` and the v4 associations list).
 
 use super::auth::require;
 use super::model::{

@@ -302,10 +302,10 @@ pub fn plan_batch(
                     ),
                 ),
                 None => {
-                    let owner = RecordRef::New(writes.inserts.len());
+                    let new = RecordRef::New(writes.inserts.len());
                     // The draft's own properties, unless a unique value had to go.
                     let claimed =
-                        match claim_unique(draft, owner, &mut by_unique, &mut plan.errors, i) {
+                        match claim_unique(draft, new, &mut by_unique, &mut plan.errors, i) {
                             Cow::Owned(claimed) => Some(claimed.properties),
                             Cow::Borrowed(_) => None,
                         };
@@ -325,7 +325,6 @@ pub fn plan_batch(
                         }
                     };
                     plan.counters.property_values += own_count;
-                    let new = RecordRef::New(writes.inserts.len());
                     if let Some(k) = &draft.key {
                         by_key.insert(k.clone(), new);
                     }

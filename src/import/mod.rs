@@ -40,21 +40,24 @@ impl ImportState {
         }
     }
 
+    pub const ALL: [ImportState; 6] = [
+        ImportState::Started,
+        ImportState::Processing,
+        ImportState::Done,
+        ImportState::Failed,
+        ImportState::Canceled,
+        ImportState::Deferred,
+    ];
+
     pub fn parse(s: &str) -> Option<ImportState> {
-        [
-            ImportState::Started,
-            ImportState::Processing,
-            ImportState::Done,
-            ImportState::Failed,
-            ImportState::Canceled,
-            ImportState::Deferred,
-        ]
-        .into_iter()
-        .find(|st| st.as_str() == s)
+        ImportState::ALL.into_iter().find(|st| st.as_str() == s)
     }
 
     /// States from which a cancel is still possible (HubSpot: STARTED, PROCESSING, DEFERRED).
     pub const CANCELABLE: [&'static str; 3] = ["STARTED", "PROCESSING", "DEFERRED"];
+
+    /// States an import never leaves.
+    pub const FINISHED: [&'static str; 3] = ["DONE", "FAILED", "CANCELED"];
 
     pub fn is_finished(self) -> bool {
         matches!(

@@ -222,10 +222,9 @@ fn sweep_orphans(ctx: &WorkerCtx) {
         Err(e) => tracing::warn!(error = %e, "could not sweep orphaned uploads"),
     }
     let cutoff = crate::db::now() - ctx.config.upload_retention;
-    match ctx
-        .db
-        .write(|c| crate::db::files::delete_bytes_of_ended(c, cutoff))
-    {
+    match ctx.db.write(|c| {
+        crate::db::files::delete_bytes_of_ended(c, &crate::import::ImportState::FINISHED, cutoff)
+    }) {
         Ok(0) => {}
         Ok(n) => tracing::info!(
             files = n,

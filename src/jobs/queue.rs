@@ -161,7 +161,8 @@ pub fn finish_queued(conn: &mut DbConnection, import_id: i64) -> Result<(), DbEr
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Attempt {
     Counted,
-    /// The database was unreachable: the job is not at fault, so the claim is taken back.
+    /// The job is not at fault (the database was unreachable, or the worker is shutting down),
+    /// so the claim is taken back.
     NotCounted,
 }
 
@@ -190,7 +191,7 @@ pub fn release(
     Ok(())
 }
 
-/// Jobs waiting or running; for `/health` and the logs.
+/// Jobs waiting or running, for `/metrics`.
 pub fn depth(conn: &mut DbConnection) -> Result<i64, DbError> {
     Ok(jobs::table
         .filter(jobs::state.ne(FINISHED))

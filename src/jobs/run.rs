@@ -90,7 +90,10 @@ pub fn run_import(ctx: &WorkerCtx, job: &Job) -> Result<(), RunError> {
             c,
             portal,
             import.id,
-            &["STARTED", "DEFERRED"],
+            &[
+                ImportState::Started.as_str(),
+                ImportState::Deferred.as_str(),
+            ],
             ImportState::Processing.as_str(),
             None,
         )
@@ -158,7 +161,7 @@ pub fn run_import(ctx: &WorkerCtx, job: &Job) -> Result<(), RunError> {
             c,
             portal,
             import.id,
-            &["PROCESSING"],
+            &[ImportState::Processing.as_str()],
             ImportState::Done.as_str(),
             None,
         )?;
