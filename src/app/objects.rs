@@ -4,7 +4,7 @@ use crate::crm::{ObjectType, PortalId};
 use crate::db::records::StoredRecord;
 use crate::db::{self, Db};
 use crate::error::ApiError;
-use crate::import::coerce::{normalize_domain, normalize_email};
+use crate::import::coerce::normalize_key;
 use std::collections::BTreeMap;
 
 /// Ascending ids. Returns the page and the cursor of the next one.
@@ -40,12 +40,7 @@ pub fn get(
             Err(_) => None,
         },
         Some(p) if Some(p) == ot.alternate_key() => {
-            let key = match ot {
-                ObjectType::Contact => normalize_email(id).ok(),
-                ObjectType::Company => normalize_domain(id).ok(),
-                ObjectType::Deal => None,
-            };
-            match key {
+            match normalize_key(ot, id).and_then(Result::ok) {
                 Some(k) => db::records::get_by_key(&mut conn, portal, ot, &k)?,
                 None => None,
             }

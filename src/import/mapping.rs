@@ -2,7 +2,7 @@
 //! coerced by its property's type, and one `RecordDraft` per object type comes out, keyed by
 //! record id or alternate key (email, domain) when the row has one.
 
-use super::coerce::{coerce_value, e164, normalize_domain, normalize_email, DateFormat};
+use super::coerce::{coerce_value, e164, normalize_email, normalize_key, DateFormat};
 use super::request::{ColumnType, FileSpec, MAX_COLUMNS};
 use super::row_error::{ErrorType, RowError};
 use super::source::Row;
@@ -390,12 +390,9 @@ fn link_target(to: ObjectType, by_id: bool, raw: &str) -> Result<LinkTarget, Row
             )),
         };
     }
-    let key = match to {
-        ObjectType::Contact => normalize_email(raw),
-        ObjectType::Company => normalize_domain(raw),
-        ObjectType::Deal => unreachable!("deals have no alternate key; links to them are by id"),
-    };
-    key.map(LinkTarget::Key)
+    normalize_key(to, raw)
+        .expect("deals have no alternate key; links to them are by id")
+        .map(LinkTarget::Key)
         .map_err(|e| RowError::new(e.error_type, e.message))
 }
 

@@ -74,14 +74,17 @@ pub(super) fn commit(
                 })
                 .collect();
             db::records::update(c, portal, *ot, import_id, updates)?;
+            // Every record the batch wrote, with its id.
+            let written: Vec<(&BTreeMap<String, String>, i64)> = w
+                .inserts
+                .iter()
+                .map(|i| &i.properties)
+                .zip(new_ids[ot].iter().copied())
+                .chain(w.updates.iter().map(|u| (&u.properties, u.id)))
+                .collect();
             let unique = ictx.catalogue.unique_properties(*ot);
             if !unique.is_empty() {
-                let written = w
-                    .inserts
-                    .iter()
-                    .map(|i| &i.properties)
-                    .zip(new_ids[ot].iter().copied());
-                for (props, id) in written.chain(w.updates.iter().map(|u| (&u.properties, u.id))) {
+                for &(props, id) in &written {
                     let pairs: Vec<(String, String)> = unique
                         .iter()
                         .filter_map(|p| props.get(p).map(|v| (p.clone(), v.clone())))
@@ -90,13 +93,10 @@ pub(super) fn commit(
                 }
             }
             if *ot == ObjectType::Contact {
-                let written = w
-                    .inserts
+                for &(props, id) in written
                     .iter()
-                    .map(|i| &i.properties)
-                    .zip(new_ids[ot].iter().copied());
-                let written = written.chain(w.updates.iter().map(|u| (&u.properties, u.id)));
-                for (props, id) in written.filter(|(p, _)| p.contains_key(ADDITIONAL_EMAILS)) {
+                    .filter(|(p, _)| p.contains_key(ADDITIONAL_EMAILS))
+                {
                     db::records::set_secondary_emails(c, portal, id, &aliases_of(props))?;
                 }
             }
@@ -198,14 +198,8 @@ fn load_existing(
             }
         }
         for d in drafts {
-            match (d.id, &d.key) {
-                (Some(id), _) => ids.push(id),
-                (None, Some(k)) => keys.push(k.clone()),
-                _ => {}
-            }
-            if let (Some(_), Some(k)) = (d.id, &d.key) {
-                keys.push(k.clone());
-            }
+            ids.extend(d.id);
+            keys.extend(d.key.iter().cloned());
             keys.extend(d.aliases.iter().cloned());
             unique.extend(d.unique.iter().cloned());
         }
