@@ -151,14 +151,8 @@ fn two_files_are_linked_by_a_common_column() {
         assoc(&s, &t, "companies", &acme, "contacts")[0].1,
         "company_to_contact_unlabeled"
     );
-    let errors = s.get(
-        &t,
-        &format!(
-            "/crm/v3/imports/{}/errors?includeRowData=true",
-            done["id"].as_str().unwrap()
-        ),
-    );
-    let e: &Value = &errors.json["results"][0];
+    let errors = import_errors(&s, &t, &done, "includeRowData=true");
+    let e: &Value = &errors[0];
     assert_eq!(e["errorType"], "NO_OBJECT_ID_FROM_ASSOCIATION_IDENTIFIER");
     assert_eq!(e["invalidValue"], "nobody@people.example");
     assert_eq!(e["sourceData"]["lineNumber"], 4);

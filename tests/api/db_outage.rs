@@ -58,14 +58,13 @@ fn postgres_restarted_mid_import_the_import_finishes_as_a_clean_run() {
     let token = Process::token(&db, 1);
 
     let (rows, bad_every) = (40_000i64, 101);
-    let mut csv = String::from("Email,First\n");
-    for i in 0..rows {
+    let csv = csv_of("Email,First", rows, |i| {
         if i % bad_every == 0 {
-            csv.push_str(&format!("not-an-email-{i},B{i}\n"));
+            format!("not-an-email-{i},B{i}")
         } else {
-            csv.push_str(&format!("p{i}@restart.example,N{i}\n"));
+            format!("p{i}@restart.example,N{i}")
         }
-    }
+    });
     let bad = (0..rows).filter(|i| i % bad_every == 0).count() as i64;
     let request = contacts_request(
         "restart.csv",

@@ -79,8 +79,9 @@ fn rows_in(url: &str, table: &str) -> i64 {
     sql_count(url, &format!("SELECT COUNT(*) AS n FROM {table}"))
 }
 
-/// The client's view right after the refused upload: HubSpot's 507 and no import, ever.
-fn refused_and_no_import(s: &TestServer, t: &str, r: &Resp, url: &str) {
+/// Uploads `csv` to the full database; the client sees HubSpot's 507 and no import, ever.
+fn refused_and_no_import(s: &TestServer, t: &str, csv: &[u8], url: &str) {
+    let r = s.create_import(t, &request(), &[("full.csv", csv)]);
     let body = r.assert_error(507, "INSUFFICIENT_STORAGE");
     assert_eq!(
         body["message"],
@@ -129,8 +130,7 @@ fn a_full_disk_during_an_upload_answers_507_and_keeps_nothing() {
     let csv = big_csv(5);
     fill_disk_after(&s.db.url, 2, false);
 
-    let r = s.create_import(&t, &request(), &[("full.csv", &csv)]);
-    refused_and_no_import(&s, &t, &r, &s.db.url);
+    refused_and_no_import(&s, &t, &csv, &s.db.url);
     for table in TABLES {
         assert_eq!(rows_in(&s.db.url, table), 0, "{table} is empty at once");
     }
@@ -146,8 +146,7 @@ fn a_partial_upload_the_full_database_cannot_delete_goes_once_it_can() {
     let csv = big_csv(5);
     fill_disk_after(&s.db.url, 2, true);
 
-    let r = s.create_import(&t, &request(), &[("full.csv", &csv)]);
-    refused_and_no_import(&s, &t, &r, &s.db.url);
+    refused_and_no_import(&s, &t, &csv, &s.db.url);
     assert!(
         rows_in(&s.db.url, "file_chunks") > 0,
         "the delete was refused"
@@ -213,8 +212,7 @@ fn sqlite_on_a_really_full_disk_answers_507_and_recovers_once_space_is_freed() {
     let csv = big_csv(6);
     let ballast = ballast(fs.0.path(), 3 << 20);
 
-    let r = s.create_import(&t, &request(), &[("full.csv", &csv)]);
-    refused_and_no_import(&s, &t, &r, &url);
+    refused_and_no_import(&s, &t, &csv, &url);
 
     // The operator frees space. (A full SQLite disk may refuse even the delete of the partial
     // upload; the server then retries it in the background.)

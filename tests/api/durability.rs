@@ -2,20 +2,7 @@
 //! the worker as separate processes on one database (a cancel made on the one stops the other).
 
 use crate::support::*;
-use diesel::sql_types::BigInt;
 use std::time::{Duration, Instant};
-
-#[derive(diesel::QueryableByName)]
-struct Count {
-    #[diesel(sql_type = BigInt)]
-    n: i64,
-}
-
-fn count(s_config: &hubport::config::Config, sql: &str) -> i64 {
-    let db = hubport::open_database(s_config).unwrap();
-    let rows: Vec<Count> = hubport::db::sql::load(&mut db.conn().unwrap(), sql, vec![]).unwrap();
-    rows[0].n
-}
 
 #[test]
 fn ready_answers_when_the_database_does() {
@@ -45,12 +32,7 @@ fn ready_answers_when_the_database_does() {
 fn a_job_that_keeps_failing_ends_failed_with_its_reason() {
     let s = TestServer::start_with(|c| c.run_worker = false);
     let t = s.token(1, &[]);
-    let id = s
-        .create_import(&t, GUIDE_REQUEST, &[("Nov-event-leads.csv", GUIDE_CSV)])
-        .json["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let id = s.post_import(&t, GUIDE_REQUEST, &[("Nov-event-leads.csv", GUIDE_CSV)]);
     // The stored bytes vanish (storage lost): every attempt fails the same way.
     let db = hubport::open_database(&s.config).unwrap();
     hubport::db::sql::execute(&mut db.conn().unwrap(), "DELETE FROM file_chunks", vec![]).unwrap();
@@ -70,12 +52,12 @@ fn uploaded_bytes_go_after_the_retention_and_the_history_stays() {
     let s = TestServer::start_with(|c| c.upload_retention = Duration::ZERO);
     let t = s.token(1, &[]);
     let done = s.import(&t, GUIDE_REQUEST, &[("Nov-event-leads.csv", GUIDE_CSV)]);
-    assert!(count(&s.config, "SELECT COUNT(*) AS n FROM file_chunks") > 0);
+    assert!(sql_count(&s.db.url, "SELECT COUNT(*) AS n FROM file_chunks") > 0);
     let db = s.stop();
     // The sweep runs when a worker starts (and every ten minutes).
     let s = TestServer::start_on(db, |c| c.upload_retention = Duration::ZERO);
     let until = Instant::now() + Duration::from_secs(20);
-    while count(&s.config, "SELECT COUNT(*) AS n FROM file_chunks") > 0 {
+    while sql_count(&s.db.url, "SELECT COUNT(*) AS n FROM file_chunks") > 0 {
         assert!(Instant::now() < until, "the retention sweep never ran");
         std::thread::sleep(Duration::from_millis(50));
     }
@@ -86,13 +68,7 @@ fn uploaded_bytes_go_after_the_retention_and_the_history_stays() {
         again.json["metadata"]["fileIds"],
         done["metadata"]["fileIds"]
     );
-    assert_eq!(
-        s.get(&t, &format!("/crm/v3/imports/{id}/errors")).json["results"]
-            .as_array()
-            .unwrap()
-            .len(),
-        1
-    );
+    assert_eq!(import_errors(&s, &t, &done, "").len(), 1);
 }
 
 #[test]
@@ -100,18 +76,7 @@ fn the_api_and_the_worker_run_as_separate_processes() {
     let db = TestDb::new();
     let api = Process::start_args(&db, &["--no-worker"], &[]);
     let token = Process::token(&db, 1);
-    let (ct, body) = multipart(&[
-        Part::text("importRequest", GUIDE_REQUEST),
-        Part::file("files", "Nov-event-leads.csv", "text/csv", GUIDE_CSV),
-    ]);
-    let created = Resp::from(
-        ureq::post(&format!("{}/crm/v3/imports", api.base))
-            .set("Authorization", &format!("Bearer {token}"))
-            .set("Content-Type", &ct)
-            .send_bytes(&body),
-    );
-    assert_eq!(created.status, 200, "{}", created.text);
-    let id = created.json["id"].as_str().unwrap().to_string();
+    let id = api.post_import(&token, GUIDE_REQUEST, "Nov-event-leads.csv", GUIDE_CSV);
     std::thread::sleep(Duration::from_millis(500));
     assert_eq!(
         api.get(&token, &format!("/crm/v3/imports/{id}")).json["state"],
@@ -119,20 +84,9 @@ fn the_api_and_the_worker_run_as_separate_processes() {
         "serve --no-worker processes nothing"
     );
     let _worker = Process::start_worker(&db, &[]);
-    let until = Instant::now() + Duration::from_secs(60);
-    loop {
-        let r = api.get(&token, &format!("/crm/v3/imports/{id}"));
-        if r.json["state"] == "DONE" {
-            assert_eq!(counter(&r.json, "CREATED_OBJECTS"), 4);
-            break;
-        }
-        assert!(
-            Instant::now() < until,
-            "the worker never processed it: {}",
-            r.text
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let done = api.wait_finished(&token, &id);
+    assert_eq!(done["state"], "DONE", "the worker processed it: {done}");
+    assert_eq!(counter(&done, "CREATED_OBJECTS"), 4);
 }
 
 #[test]
@@ -143,10 +97,7 @@ fn a_cancel_on_one_node_stops_the_worker_on_another_within_one_batch() {
     let _worker = Process::start_worker(&db, &[("HUBPORT_BATCH_ROWS", "100")]);
     let token = Process::token(&db, 1);
     let rows = 40_000;
-    let mut csv = String::from("Email,First\n");
-    for i in 0..rows {
-        csv.push_str(&format!("c{i}@cancel.example,N{i}\n"));
-    }
+    let csv = csv_of("Email,First", rows, |i| format!("c{i}@cancel.example,N{i}"));
     let request = contacts_request(
         "cancel.csv",
         "UPSERT",

@@ -6,8 +6,7 @@ use crate::support::*;
 fn canceling_a_queued_import_means_it_never_runs() {
     let s = TestServer::start_with(|c| c.run_worker = false);
     let t = s.token(1, &[]);
-    let r = s.create_import(&t, GUIDE_REQUEST, &[("Nov-event-leads.csv", GUIDE_CSV)]);
-    let id = r.json["id"].as_str().unwrap().to_string();
+    let id = s.post_import(&t, GUIDE_REQUEST, &[("Nov-event-leads.csv", GUIDE_CSV)]);
     let c = s.post(&t, &format!("/crm/v3/imports/{id}/cancel"));
     assert_eq!(c.status, 200, "{}", c.text);
     assert_eq!(c.json["status"], "COMPLETE");
@@ -30,16 +29,12 @@ fn canceling_a_running_import_stops_it_and_keeps_what_was_committed() {
     // Default batch size: on SQLite the cancel must get its turn between two of the worker's batches.
     let s = TestServer::start();
     let t = s.token(1, &[]);
-    let mut csv = String::from("Email\n");
-    for i in 0..100_000 {
-        csv.push_str(&format!("c{i}@cancel.example\n"));
-    }
-    let r = s.create_import(
+    let csv = csv_of("Email", 100_000, |i| format!("c{i}@cancel.example"));
+    let id = s.post_import(
         &t,
         &contacts_request("c.csv", "UPSERT", &[("Email", "email")]),
         &[("c.csv", csv.as_bytes())],
     );
-    let id = r.json["id"].as_str().unwrap().to_string();
     // Let it commit a few batches first.
     let until = std::time::Instant::now() + std::time::Duration::from_secs(30);
     while counter(

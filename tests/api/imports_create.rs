@@ -71,12 +71,13 @@ fn guide_request_imports_contacts_with_a_row_error() {
     );
     assert_eq!(contacts[3]["properties"]["lastname"], "Liskov");
 
-    let errors = s.get(
+    let errors = import_errors(
+        &s,
         &t,
-        &format!("/crm/v3/imports/{id}/errors?includeErrorMessage=true&includeRowData=true"),
+        &done,
+        "includeErrorMessage=true&includeRowData=true",
     );
-    assert_eq!(errors.status, 200);
-    let e = &errors.json["results"][0];
+    let e = &errors[0];
     assert_eq!(e["errorType"], "INVALID_EMAIL");
     assert_eq!(e["objectTypeId"], "0-1");
     assert_eq!(e["objectType"], "CONTACT");
@@ -227,9 +228,7 @@ fn a_file_of_several_chunks_and_batches_imports_every_row() {
 fn an_accepted_upload_survives_a_restart_before_processing() {
     let s = TestServer::start_with(|c| c.run_worker = false);
     let t = s.token(1, &[]);
-    let r = s.create_import(&t, GUIDE_REQUEST, &[("Nov-event-leads.csv", GUIDE_CSV)]);
-    assert_eq!(r.status, 200);
-    let id = r.json["id"].as_str().unwrap().to_string();
+    let id = s.post_import(&t, GUIDE_REQUEST, &[("Nov-event-leads.csv", GUIDE_CSV)]);
     std::thread::sleep(std::time::Duration::from_millis(200));
     assert_eq!(
         s.get(&t, &format!("/crm/v3/imports/{id}")).json["state"],

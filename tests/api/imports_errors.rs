@@ -100,29 +100,11 @@ fn broken_lines_are_row_errors_and_the_rest_of_the_file_imports() {
         counter(&done, "ERRORS"),
     );
     assert_eq!(got, (3003, 3001, 2));
-    let errors = s.get(
-        &t,
-        &format!(
-            "/crm/v3/imports/{}/errors?includeErrorMessage=true",
-            done["id"].as_str().unwrap()
-        ),
-    );
-    let types: Vec<(&str, i64)> = errors.json["results"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| {
-            (
-                e["errorType"].as_str().unwrap(),
-                e["sourceData"]["lineNumber"].as_i64().unwrap(),
-            )
-        })
-        .collect();
     assert_eq!(
-        types,
+        row_errors(&s, &t, &done),
         [
-            ("INCORRECT_NUMBER_OF_COLUMNS", 3002),
-            ("COULD_NOT_PARSE_ROW", 3003)
+            ("INCORRECT_NUMBER_OF_COLUMNS".to_string(), 3002),
+            ("COULD_NOT_PARSE_ROW".to_string(), 3003)
         ]
     );
     let last = s.get(
@@ -157,11 +139,8 @@ fn an_unknown_property_is_a_row_error_and_the_other_columns_import() {
         (counter(&done, "CREATED_OBJECTS"), counter(&done, "ERRORS")),
         (2, 1)
     );
-    let errors = s.get(
-        &t,
-        &format!("/crm/v3/imports/{}/errors", done["id"].as_str().unwrap()),
-    );
-    let e = &errors.json["results"][0];
+    let errors = import_errors(&s, &t, &done, "");
+    let e = &errors[0];
     assert_eq!(e["errorType"], "PROPERTY_DEFINITION_NOT_FOUND");
     assert_eq!(e["knownColumnNumber"], 1);
     assert_eq!(e["invalidValue"], "38");
@@ -188,14 +167,8 @@ fn a_mapped_column_missing_from_the_file_is_a_file_error() {
     let done = s.import(&t, &request, &[("m.csv", b"Email\nann@x.example\n")]);
     assert_eq!(done["state"], "DONE");
     assert_eq!(counter(&done, "CREATED_OBJECTS"), 0);
-    let errors = s.get(
-        &t,
-        &format!(
-            "/crm/v3/imports/{}/errors?includeErrorMessage=true",
-            done["id"].as_str().unwrap()
-        ),
-    );
-    let e = &errors.json["results"][0];
+    let errors = import_errors(&s, &t, &done, "includeErrorMessage=true");
+    let e = &errors[0];
     assert_eq!(
         e["sourceData"]["lineNumber"], 0,
         "file-wide errors use line 0"

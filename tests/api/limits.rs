@@ -3,24 +3,24 @@
 
 use crate::support::*;
 
-fn no_orphan_uploads(s: &TestServer) {
-    let db = hubport::open_database(&s.config).unwrap();
-    let n = hubport::db::files::delete_stale_unattached(
-        &mut db.conn().unwrap(),
-        hubport::db::now() + chrono::Duration::days(2),
-    )
-    .unwrap();
-    assert_eq!(n, 0, "a refused upload leaves no stored file");
+/// Moves portal `portal`'s imports `hours` into the past, as if made that long ago.
+fn backdate(url: &str, portal: i64, hours: i64) {
+    let earlier = if backend() == "postgres" {
+        format!("created_at - INTERVAL '{hours} hours'")
+    } else {
+        format!("strftime('%Y-%m-%d %H:%M:%f', created_at, '-{hours} hours')")
+    };
+    sql(
+        url,
+        &format!("UPDATE imports SET created_at = {earlier} WHERE portal_id = {portal}"),
+    );
 }
 
 #[test]
 fn a_file_over_the_byte_cap_is_cut_off_with_file_too_large() {
     let s = TestServer::start_with(|c| c.max_file_bytes = 2048);
     let t = s.token(1, &[]);
-    let mut csv = String::from("Email\n");
-    for i in 0..2000 {
-        csv.push_str(&format!("person{i}@big.example\n"));
-    }
+    let csv = csv_of("Email", 2000, |i| format!("person{i}@big.example"));
     let r = s.create_import(
         &t,
         &contacts_request("big.csv", "UPSERT", &[("Email", "email")]),
@@ -36,7 +36,7 @@ fn a_file_over_the_byte_cap_is_cut_off_with_file_too_large() {
         s.get(&t, "/crm/v3/imports").json["results"],
         serde_json::json!([])
     );
-    no_orphan_uploads(&s);
+    assert_no_stored_uploads(&s);
     // A file under the cap still goes in.
     assert_eq!(
         s.import(&t, GUIDE_REQUEST, &[("Nov-event-leads.csv", GUIDE_CSV)])["state"],
@@ -60,7 +60,7 @@ fn a_file_over_the_row_cap_is_refused_before_any_record() {
         s.get(&t, "/crm/v3/imports").json["results"],
         serde_json::json!([])
     );
-    no_orphan_uploads(&s);
+    assert_no_stored_uploads(&s);
     let done = s.import(
         &t,
         &contacts_request("four.csv", "UPSERT", &[("Email", "email")]),
@@ -108,6 +108,21 @@ fn the_daily_row_cap_counts_a_rolling_24_hours_per_portal() {
         s.import(&other, GUIDE_REQUEST, &[("Nov-event-leads.csv", GUIDE_CSV)])["state"],
         "DONE"
     );
+    // A rolling 24 hours, not a calendar day: 23 hours on the first import still counts, 25
+    // hours on it no longer does.
+    backdate(&s.db.url, 1, 23);
+    let r = s.create_import(&t, GUIDE_REQUEST, &[("Nov-event-leads.csv", GUIDE_CSV)]);
+    assert_eq!(
+        r.assert_error(429, "RATE_LIMITS")["errors"][0]["code"],
+        "TOO_MANY_ROWS_PER_DAY",
+        "23 hours later"
+    );
+    backdate(&s.db.url, 1, 2);
+    assert_eq!(
+        s.import(&t, GUIDE_REQUEST, &[("Nov-event-leads.csv", GUIDE_CSV)])["state"],
+        "DONE",
+        "25 hours later"
+    );
 }
 
 #[test]
@@ -118,16 +133,12 @@ fn imports_beyond_the_portals_concurrency_wait_deferred_then_run() {
         c.batch_rows = 50;
     });
     let t = s.token(1, &[]);
-    let mut csv = String::from("Email\n");
-    for i in 0..100_000 {
-        csv.push_str(&format!("p{i}@first.example\n"));
-    }
-    let big = s.create_import(
+    let csv = csv_of("Email", 100_000, |i| format!("p{i}@first.example"));
+    let big_id = s.post_import(
         &t,
         &contacts_request("big.csv", "UPSERT", &[("Email", "email")]),
         &[("big.csv", csv.as_bytes())],
     );
-    let big_id = big.json["id"].as_str().unwrap().to_string();
     let until = std::time::Instant::now() + std::time::Duration::from_secs(30);
     while s.get(&t, &format!("/crm/v3/imports/{big_id}")).json["state"] != "PROCESSING" {
         assert!(
@@ -136,8 +147,7 @@ fn imports_beyond_the_portals_concurrency_wait_deferred_then_run() {
         );
         std::thread::sleep(std::time::Duration::from_millis(5));
     }
-    let small = s.create_import(&t, GUIDE_REQUEST, &[("Nov-event-leads.csv", GUIDE_CSV)]);
-    let small_id = small.json["id"].as_str().unwrap().to_string();
+    let small_id = s.post_import(&t, GUIDE_REQUEST, &[("Nov-event-leads.csv", GUIDE_CSV)]);
     // The second import of portal 1 waits, visibly, while the first one runs.
     let mut seen_deferred = false;
     loop {

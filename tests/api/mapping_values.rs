@@ -53,13 +53,8 @@ fn values_are_coerced_by_type_and_bad_ones_are_row_errors() {
     assert_eq!(good["properties"]["tags"], "a;c");
     assert_eq!(good["properties"]["score"], "1234.5");
     assert_eq!(good["properties"]["date_of_birth"], "2023-10-28");
-    let errors = s.get(
-        &t,
-        &format!("/crm/v3/imports/{}/errors", done["id"].as_str().unwrap()),
-    );
-    let got: Vec<(&str, i64, &str)> = errors.json["results"]
-        .as_array()
-        .unwrap()
+    let errors = import_errors(&s, &t, &done, "");
+    let got: Vec<(&str, i64, &str)> = errors
         .iter()
         .map(|e| {
             (
@@ -110,16 +105,13 @@ fn required_properties_files_without_header_and_cr_line_endings() {
         )
         .json;
     assert_eq!(acme["properties"]["city"], "Oslo");
-    let errors = s.get(
-        &t,
-        &format!("/crm/v3/imports/{}/errors", done["id"].as_str().unwrap()),
-    );
+    let errors = import_errors(&s, &t, &done, "");
     assert_eq!(
-        errors.json["results"][0]["errorType"], "MISSING_REQUIRED_PROPERTY",
+        errors[0]["errorType"], "MISSING_REQUIRED_PROPERTY",
         "a company needs a name or a domain"
     );
     assert_eq!(
-        errors.json["results"][0]["sourceData"]["lineNumber"], 2,
+        errors[0]["sourceData"]["lineNumber"], 2,
         "without a header the first row is row 1"
     );
     // A contact needs an email or a name; a phone alone is not enough.
@@ -128,12 +120,6 @@ fn required_properties_files_without_header_and_cr_line_endings() {
         &contacts_request("p.csv", "UPSERT", &[("Phone", "phone")]),
         &[("p.csv", b"Phone\n+4712345678\n")],
     );
-    let errors = s.get(
-        &t,
-        &format!("/crm/v3/imports/{}/errors", done["id"].as_str().unwrap()),
-    );
-    assert_eq!(
-        errors.json["results"][0]["errorType"],
-        "MISSING_REQUIRED_PROPERTY"
-    );
+    let errors = import_errors(&s, &t, &done, "");
+    assert_eq!(errors[0]["errorType"], "MISSING_REQUIRED_PROPERTY");
 }

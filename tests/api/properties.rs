@@ -135,15 +135,9 @@ fn imports_write_and_coerce_custom_properties() {
         "matched by label, stored as value"
     );
     assert_eq!(a.json["properties"]["score"], "1234.5");
-    let errors = s.get(
-        &t,
-        &format!("/crm/v3/imports/{}/errors", done["id"].as_str().unwrap()),
-    );
-    assert_eq!(
-        errors.json["results"][0]["errorType"],
-        "INVALID_ENUMERATION_OPTION"
-    );
-    assert_eq!(errors.json["results"][0]["invalidValue"], "bronze");
+    let errors = import_errors(&s, &t, &done, "");
+    assert_eq!(errors[0]["errorType"], "INVALID_ENUMERATION_OPTION");
+    assert_eq!(errors[0]["invalidValue"], "bronze");
 
     // Portal 2 never defined `tier`: for it the column is an unknown property.
     let other = s.token(2, &[]);

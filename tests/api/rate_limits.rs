@@ -4,18 +4,7 @@
 use crate::support::*;
 use std::time::{Duration, Instant};
 
-fn header(s: &TestServer, t: &str, path: &str) -> (u16, ureq::Response) {
-    match ureq::get(&s.url(path))
-        .set("Authorization", &format!("Bearer {t}"))
-        .call()
-    {
-        Ok(r) => (r.status(), r),
-        Err(ureq::Error::Status(code, r)) => (code, r),
-        Err(e) => panic!("{e}"),
-    }
-}
-
-fn num(r: &ureq::Response, name: &str) -> i64 {
+fn num(r: &Resp, name: &str) -> i64 {
     r.header(name)
         .unwrap_or_else(|| panic!("{name} missing"))
         .parse()
@@ -29,8 +18,8 @@ fn every_authenticated_answer_reports_usage() {
         c.rate_limit_per_day = 625_000;
     });
     let t = s.token(1, &[]);
-    let (status, first) = header(&s, &t, "/crm/v3/imports");
-    assert_eq!(status, 200);
+    let first = s.get(&t, "/crm/v3/imports");
+    assert_eq!(first.status, 200);
     assert_eq!(
         num(&first, "x-hubspot-ratelimit-interval-milliseconds"),
         10_000
@@ -39,7 +28,8 @@ fn every_authenticated_answer_reports_usage() {
     assert_eq!(num(&first, "x-hubspot-ratelimit-remaining"), 189);
     assert_eq!(num(&first, "x-hubspot-ratelimit-daily"), 625_000);
     assert_eq!(num(&first, "x-hubspot-ratelimit-daily-remaining"), 624_999);
-    let (_, second) = header(&s, &t, "/crm/v3/objects/contacts/999");
+    let second = s.get(&t, "/crm/v3/objects/contacts/999");
+    second.assert_error(404, "OBJECT_NOT_FOUND");
     assert_eq!(
         num(&second, "x-hubspot-ratelimit-remaining"),
         188,
@@ -56,8 +46,8 @@ fn over_the_ten_second_limit_is_hubspots_429_and_a_retrying_client_gets_through(
     for _ in 0..3 {
         assert_eq!(s.get(&t, "/crm/v3/imports").status, 200);
     }
-    let (status, r) = header(&s, &t, "/crm/v3/imports");
-    assert_eq!(status, 429);
+    let r = s.get(&t, "/crm/v3/imports");
+    assert_eq!(r.status, 429);
     let retry_after = num(&r, "retry-after");
     assert!(
         (1..=4).contains(&retry_after),
@@ -68,7 +58,7 @@ fn over_the_ten_second_limit_is_hubspots_429_and_a_retrying_client_gets_through(
         num(&r, "x-hubspot-ratelimit-daily-remaining") > 0,
         "a 10-second 429 leaves the day's budget as it was"
     );
-    let body: serde_json::Value = serde_json::from_str(&r.into_string().unwrap()).unwrap();
+    let body = &r.json;
     assert_eq!(body["status"], "error");
     assert_eq!(
         body["message"],
@@ -83,19 +73,25 @@ fn over_the_ten_second_limit_is_hubspots_429_and_a_retrying_client_gets_through(
     let other = s.token(1, &[]);
     assert_eq!(s.get(&other, "/crm/v3/imports").status, 200);
 
-    // A client that waits Retry-After and retries gets every call through.
+    // A client that waits Retry-After and retries gets every call through: the call right after
+    // the wait is never refused again.
     let start = Instant::now();
-    let mut ok = 0;
+    let (mut ok, mut waits, mut waited) = (0, 0, false);
     while ok < 5 {
-        let (status, r) = header(&s, &t, "/crm/v3/imports");
-        if status == 429 {
+        let r = s.get(&t, "/crm/v3/imports");
+        if r.status == 429 {
+            assert!(!waited, "429 again after waiting Retry-After: {}", r.text);
+            waits += 1;
+            waited = true;
             std::thread::sleep(Duration::from_secs(num(&r, "retry-after") as u64));
         } else {
-            assert_eq!(status, 200);
+            assert_eq!(r.status, 200, "{}", r.text);
             ok += 1;
+            waited = false;
         }
         assert!(start.elapsed() < Duration::from_secs(30));
     }
+    assert!(waits > 0, "the limit held: the client had to wait");
 }
 
 #[test]
@@ -116,7 +112,8 @@ fn per_key_overrides_and_the_daily_budget() {
     let t = hubport::auth::Tokens::load(&db, &s.config)
         .unwrap()
         .mint(&key);
-    let (_, r) = header(&s, &t, "/crm/v3/imports");
+    let r = s.get(&t, "/crm/v3/imports");
+    assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(num(&r, "x-hubspot-ratelimit-daily"), 2);
     assert_eq!(s.get(&t, "/crm/v3/imports").status, 200);
     let third = s.get(&t, "/crm/v3/imports");
@@ -130,19 +127,11 @@ fn per_key_overrides_and_the_daily_budget() {
 
 /// GET /crm/v3/imports on `node`: (status, daily remaining header, body).
 fn call(node: &Process, t: &str) -> (u16, Option<i64>, serde_json::Value) {
-    let r = match ureq::get(&format!("{}/crm/v3/imports", node.base))
-        .set("Authorization", &format!("Bearer {t}"))
-        .call()
-    {
-        Ok(r) => r,
-        Err(ureq::Error::Status(_, r)) => r,
-        Err(e) => panic!("{e}"),
-    };
-    let status = r.status();
+    let r = node.get(t, "/crm/v3/imports");
     let left = r
         .header("x-hubspot-ratelimit-daily-remaining")
         .map(|v| v.parse().unwrap());
-    (status, left, r.into_json().unwrap_or_default())
+    (r.status, left, r.json)
 }
 
 #[test]

@@ -34,11 +34,8 @@ fn import_and_check(file: &str, bytes: &[u8]) {
         "/crm/v3/objects/contacts/anne@example.com?idProperty=email&properties=city",
     );
     assert_eq!(anne.json["properties"]["city"], "Besançon", "{file}");
-    let errors = s.get(
-        &t,
-        &format!("/crm/v3/imports/{}/errors", done["id"].as_str().unwrap()),
-    );
-    let first = &errors.json["results"][0];
+    let errors = import_errors(&s, &t, &done, "");
+    let first = &errors[0];
     assert_eq!(
         first["errorType"], "PROPERTY_DEFINITION_NOT_FOUND",
         "{file}"
@@ -47,10 +44,7 @@ fn import_and_check(file: &str, bytes: &[u8]) {
         first["invalidValue"], "Größe: 42; \"quoted\"",
         "{file}: quotes and delimiters inside a cell survive"
     );
-    assert_eq!(
-        errors.json["results"][1]["sourceData"]["lineNumber"], 3,
-        "{file}"
-    );
+    assert_eq!(errors[1]["sourceData"]["lineNumber"], 3, "{file}");
 }
 
 #[test]
@@ -87,15 +81,9 @@ fn binary_garbage_is_one_file_error_and_nothing_else_breaks() {
     let done = s.import(&t, &request("garbage.csv"), &[("garbage.csv", &garbage)]);
     assert_eq!(done["state"], "DONE");
     assert_eq!(counter(&done, "CREATED_OBJECTS"), 0);
-    let errors = s.get(
-        &t,
-        &format!(
-            "/crm/v3/imports/{}/errors?includeErrorMessage=true",
-            done["id"].as_str().unwrap()
-        ),
-    );
-    assert_eq!(errors.json["results"][0]["errorType"], "INVALID_FILE_TYPE");
-    assert_eq!(errors.json["results"][0]["sourceData"]["lineNumber"], 0);
+    let errors = import_errors(&s, &t, &done, "includeErrorMessage=true");
+    assert_eq!(errors[0]["errorType"], "INVALID_FILE_TYPE");
+    assert_eq!(errors[0]["sourceData"]["lineNumber"], 0);
     assert_eq!(
         s.import(&t, GUIDE_REQUEST, &[("Nov-event-leads.csv", GUIDE_CSV)])["state"],
         "DONE"

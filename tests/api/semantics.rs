@@ -90,12 +90,9 @@ fn create_only_import_reports_existing_records_and_leaves_them_alone() {
         ),
         (1, 1)
     );
-    let errors = s.get(
-        &t,
-        &format!("/crm/v3/imports/{}/errors", again["id"].as_str().unwrap()),
-    );
-    assert_eq!(errors.json["results"][0]["errorType"], "CREATE_ONLY_IMPORT");
-    assert_eq!(errors.json["results"][0]["sourceData"]["lineNumber"], 2);
+    let errors = import_errors(&s, &t, &again, "");
+    assert_eq!(errors[0]["errorType"], "CREATE_ONLY_IMPORT");
+    assert_eq!(errors[0]["sourceData"]["lineNumber"], 2);
     assert_eq!(
         contact(&s, &t, "ann@x.example")["properties"]["firstname"],
         "Ann"
@@ -128,11 +125,8 @@ fn update_only_import_reports_unknown_records_and_updates_known_ones() {
         ),
         (1, 0, 1)
     );
-    let errors = s.get(
-        &t,
-        &format!("/crm/v3/imports/{}/errors", upd["id"].as_str().unwrap()),
-    );
-    assert_eq!(errors.json["results"][0]["errorType"], "UPDATE_ONLY_IMPORT");
+    let errors = import_errors(&s, &t, &upd, "");
+    assert_eq!(errors[0]["errorType"], "UPDATE_ONLY_IMPORT");
     assert_eq!(
         contact(&s, &t, "ann@x.example")["properties"]["firstname"],
         "Anna"
@@ -178,11 +172,8 @@ fn record_id_column_updates_that_record() {
         contact(&s, &t, "ann@x.example")["properties"]["city"],
         "Paris"
     );
-    let errors = s.get(
-        &t,
-        &format!("/crm/v3/imports/{}/errors", done["id"].as_str().unwrap()),
-    );
-    assert_eq!(errors.json["results"][0]["errorType"], "INVALID_OBJECT_ID");
+    let errors = import_errors(&s, &t, &done, "");
+    assert_eq!(errors[0]["errorType"], "INVALID_OBJECT_ID");
 }
 
 #[test]
@@ -315,14 +306,8 @@ fn secondary_emails_are_kept_and_match_for_dedupe() {
         bo.json["properties"]["hs_additional_emails"],
         "bo.home@z.example;bo.2@z.example"
     );
-    let errors = s.get(
-        &t,
-        &format!("/crm/v3/imports/{}/errors", second["id"].as_str().unwrap()),
-    );
-    assert_eq!(
-        errors.json["results"][0]["errorType"],
-        "SECONDARY_EMAIL_WRITE_FAILURE"
-    );
-    assert_eq!(errors.json["results"][0]["sourceData"]["lineNumber"], 3);
+    let errors = import_errors(&s, &t, &second, "");
+    assert_eq!(errors[0]["errorType"], "SECONDARY_EMAIL_WRITE_FAILURE");
+    assert_eq!(errors[0]["sourceData"]["lineNumber"], 3);
     assert_eq!(s.all_records(&t, "contacts", "email").len(), 2);
 }

@@ -54,14 +54,8 @@ fn an_xlsx_imports_from_cell_values_with_sheet_line_numbers() {
         "1912-06-23",
         "text dates follow dateFormat"
     );
-    let errors = s.get(
-        &t,
-        &format!(
-            "/crm/v3/imports/{}/errors?includeRowData=true",
-            done["id"].as_str().unwrap()
-        ),
-    );
-    let e = &errors.json["results"][0];
+    let errors = import_errors(&s, &t, &done, "includeRowData=true");
+    let e = &errors[0];
     assert_eq!(e["errorType"], "INVALID_EMAIL");
     assert_eq!(
         e["sourceData"]["lineNumber"], 5,
@@ -90,30 +84,15 @@ fn a_file_that_is_not_a_spreadsheet_is_one_file_error() {
     );
     assert_eq!(done["state"], "DONE");
     assert_eq!(counter(&done, "CREATED_OBJECTS"), 0);
-    let errors = s.get(
-        &t,
-        &format!(
-            "/crm/v3/imports/{}/errors?includeErrorMessage=true",
-            done["id"].as_str().unwrap()
-        ),
-    );
-    assert_eq!(
-        errors.json["results"][0]["errorType"],
-        "INVALID_SPREADSHEET"
-    );
-    assert_eq!(errors.json["results"][0]["sourceData"]["lineNumber"], 0);
+    let errors = import_errors(&s, &t, &done, "includeErrorMessage=true");
+    assert_eq!(errors[0]["errorType"], "INVALID_SPREADSHEET");
+    assert_eq!(errors[0]["sourceData"]["lineNumber"], 0);
     // A zip that is not a workbook is refused the same way.
     let done = s.import(
         &t,
         &request("zip.xlsx"),
         &[("zip.xlsx", b"PK\x03\x04garbage")],
     );
-    let errors = s.get(
-        &t,
-        &format!("/crm/v3/imports/{}/errors", done["id"].as_str().unwrap()),
-    );
-    assert_eq!(
-        errors.json["results"][0]["errorType"],
-        "INVALID_SPREADSHEET"
-    );
+    let errors = import_errors(&s, &t, &done, "");
+    assert_eq!(errors[0]["errorType"], "INVALID_SPREADSHEET");
 }

@@ -246,25 +246,21 @@ impl TestServer {
         self.post_raw(token, "/crm/v3/imports", &ct, &body)
     }
 
-    /// Creates an import, asserts the 200 and waits for it to finish; returns the final import.
-    pub fn import(&self, token: &str, request: &str, files: &[(&str, &[u8])]) -> Value {
+    /// Creates an import and returns its id (asserting the 200), without waiting for it.
+    pub fn post_import(&self, token: &str, request: &str, files: &[(&str, &[u8])]) -> String {
         let r = self.create_import(token, request, files);
         assert_eq!(r.status, 200, "{}", r.text);
-        self.wait_finished(token, r.json["id"].as_str().unwrap())
+        r.json["id"].as_str().unwrap().to_string()
+    }
+
+    /// Creates an import, asserts the 200 and waits for it to finish; returns the final import.
+    pub fn import(&self, token: &str, request: &str, files: &[(&str, &[u8])]) -> Value {
+        let id = self.post_import(token, request, files);
+        self.wait_finished(token, &id)
     }
 
     pub fn wait_finished(&self, token: &str, id: &str) -> Value {
-        let until = Instant::now() + Duration::from_secs(120);
-        loop {
-            let r = self.get(token, &format!("/crm/v3/imports/{id}"));
-            assert_eq!(r.status, 200, "{}", r.text);
-            let state = r.json["state"].as_str().unwrap().to_string();
-            if ["DONE", "FAILED", "CANCELED"].contains(&state.as_str()) {
-                return r.json;
-            }
-            assert!(Instant::now() < until, "import {id} still {state}");
-            std::thread::sleep(Duration::from_millis(25));
-        }
+        wait_finished(|path| self.get(token, path), id, Duration::from_millis(25))
     }
 
     /// Every record of a type, following paging.
@@ -298,6 +294,8 @@ pub struct Resp {
     pub json: Value,
     pub content_type: String,
     pub correlation_id: Option<String>,
+    /// Every header, names in lower case.
+    pub headers: Vec<(String, String)>,
 }
 
 impl From<Result<ureq::Response, ureq::Error>> for Resp {
@@ -310,6 +308,14 @@ impl From<Result<ureq::Response, ureq::Error>> for Resp {
         let status = resp.status();
         let content_type = resp.header("content-type").unwrap_or_default().to_string();
         let correlation_id = resp.header("x-hubspot-correlation-id").map(str::to_string);
+        let headers = resp
+            .headers_names()
+            .into_iter()
+            .filter_map(|n| {
+                let v = resp.header(&n)?.to_string();
+                Some((n.to_ascii_lowercase(), v))
+            })
+            .collect();
         let text = resp.into_string().unwrap_or_default();
         let json = serde_json::from_str(&text).unwrap_or(Value::Null);
         Resp {
@@ -318,11 +324,20 @@ impl From<Result<ureq::Response, ureq::Error>> for Resp {
             json,
             content_type,
             correlation_id,
+            headers,
         }
     }
 }
 
 impl Resp {
+    /// The value of header `name` (any case).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
     /// Asserts HubSpot's error body and returns it.
     pub fn assert_error(&self, status: u16, category: &str) -> &Value {
         assert_eq!(self.status, status, "{}", self.text);
@@ -419,19 +434,59 @@ pub fn contacts_request(file: &str, operation: &str, columns: &[(&str, &str)]) -
     .to_string()
 }
 
+/// Polls GET /crm/v3/imports/{id} (asserting each 200) until the import is DONE, FAILED or
+/// CANCELED, for at most two minutes; returns the final import.
+fn wait_finished(get: impl Fn(&str) -> Resp, id: &str, every: Duration) -> Value {
+    let until = Instant::now() + Duration::from_secs(120);
+    loop {
+        let r = get(&format!("/crm/v3/imports/{id}"));
+        assert_eq!(r.status, 200, "{}", r.text);
+        let state = r.json["state"].as_str().unwrap().to_string();
+        if ["DONE", "FAILED", "CANCELED"].contains(&state.as_str()) {
+            return r.json;
+        }
+        assert!(Instant::now() < until, "import {id} still {state}");
+        std::thread::sleep(every);
+    }
+}
+
+/// A CSV: `header`, then `line(i)` for each row `i` in `0..rows` (each line ends with `\n`).
+pub fn csv_of(header: &str, rows: i64, line: impl Fn(i64) -> String) -> String {
+    let mut csv = format!("{header}\n");
+    for i in 0..rows {
+        csv.push_str(&line(i));
+        csv.push('\n');
+    }
+    csv
+}
+
+/// The `results` of GET /crm/v3/imports/{id}/errors with `query` (e.g. `includeRowData=true`,
+/// or empty), asserting the 200.
+pub fn import_errors(s: &TestServer, t: &str, import: &Value, query: &str) -> Vec<Value> {
+    let mut path = format!("/crm/v3/imports/{}/errors", import["id"].as_str().unwrap());
+    if !query.is_empty() {
+        path = format!("{path}?{query}");
+    }
+    let r = s.get(t, &path);
+    assert_eq!(r.status, 200, "{}", r.text);
+    r.json["results"].as_array().unwrap().clone()
+}
+
+/// Asserts that no uploaded file is left unattached to an import (e.g. by a refused upload): a
+/// sweep of every unattached file, whatever its age, finds none.
+pub fn assert_no_stored_uploads(s: &TestServer) {
+    let db = hubport::open_database(&s.config).unwrap();
+    let n = hubport::db::files::delete_stale_unattached(
+        &mut db.conn().unwrap(),
+        hubport::db::now() + chrono::Duration::days(2),
+    )
+    .unwrap();
+    assert_eq!(n, 0, "a refused upload leaves no stored file");
+}
+
 /// An import's row errors as `(errorType, lineNumber)`, in order (first 500).
 pub fn row_errors(s: &TestServer, t: &str, import: &Value) -> Vec<(String, i64)> {
-    let r = s.get(
-        t,
-        &format!(
-            "/crm/v3/imports/{}/errors?limit=500",
-            import["id"].as_str().unwrap()
-        ),
-    );
-    assert_eq!(r.status, 200, "{}", r.text);
-    r.json["results"]
-        .as_array()
-        .unwrap()
+    import_errors(s, t, import, "limit=500")
         .iter()
         .map(|e| {
             (
@@ -483,24 +538,15 @@ impl Process {
                 .unwrap()
                 .port()
         });
-        let stderr_path = db
-            .data_dir
-            .path()
-            .join(format!("server-{}.log", uuid::Uuid::new_v4().simple()));
-        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_hubport"));
-        cmd.args(["serve", "--bind", &format!("127.0.0.1:{port}")])
-            .args(args)
-            .env("DATABASE_URL", &db.url)
-            .env("HUBPORT_JWT_SECRET", PROCESS_SECRET)
-            .env("HUBPORT_POLL_MS", "50")
-            .env("HUBPORT_RATE_LIMIT_PER_10S", "100000")
-            .stdout(std::process::Stdio::null())
-            .stderr(std::fs::File::create(&stderr_path).unwrap());
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
-        let child = cmd.spawn().expect("spawn hubport");
-        let base = format!("http://127.0.0.1:{port}");
+        let bind = format!("127.0.0.1:{port}");
+        let serve: Vec<&str> = ["serve", "--bind", bind.as_str()]
+            .into_iter()
+            .chain(args.iter().copied())
+            .collect();
+        let mut env = env.to_vec();
+        env.insert(0, ("HUBPORT_RATE_LIMIT_PER_10S", "100000"));
+        let (child, stderr_path) = Self::spawn(db, "server", &serve, &env);
+        let base = format!("http://{bind}");
         let until = Instant::now() + Duration::from_secs(60);
         while ureq::get(&format!("{base}/health")).call().is_err() {
             assert!(Instant::now() < until, "server did not come up");
@@ -516,12 +562,29 @@ impl Process {
 
     /// Starts `hubport worker` (no HTTP) on `db`.
     pub fn start_worker(db: &TestDb, env: &[(&str, &str)]) -> Process {
+        let (child, stderr_path) = Self::spawn(db, "worker", &["worker"], env);
+        Process {
+            child,
+            base: String::new(),
+            port: 0,
+            stderr_path,
+        }
+    }
+
+    /// Runs `hubport <args>` on `db` with extra environment, its stderr in a `<log>-*.log` file
+    /// of the database's data dir.
+    fn spawn(
+        db: &TestDb,
+        log: &str,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> (std::process::Child, std::path::PathBuf) {
         let stderr_path = db
             .data_dir
             .path()
-            .join(format!("worker-{}.log", uuid::Uuid::new_v4().simple()));
+            .join(format!("{log}-{}.log", uuid::Uuid::new_v4().simple()));
         let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_hubport"));
-        cmd.arg("worker")
+        cmd.args(args)
             .env("DATABASE_URL", &db.url)
             .env("HUBPORT_JWT_SECRET", PROCESS_SECRET)
             .env("HUBPORT_POLL_MS", "50")
@@ -530,13 +593,10 @@ impl Process {
         for (k, v) in env {
             cmd.env(k, v);
         }
-        let child = cmd.spawn().expect("spawn hubport worker");
-        Process {
-            child,
-            base: String::new(),
-            port: 0,
-            stderr_path,
-        }
+        let child = cmd
+            .spawn()
+            .unwrap_or_else(|e| panic!("spawn hubport {args:?}: {e}"));
+        (child, stderr_path)
     }
 
     /// A token minted with the CLI against the same database.
@@ -570,10 +630,16 @@ impl Process {
     }
 
     /// POSTs an import of one CSV file and returns its id (asserting the 200).
-    pub fn post_import(&self, token: &str, request: &str, file: &str, csv: &str) -> String {
+    pub fn post_import(
+        &self,
+        token: &str,
+        request: &str,
+        file: &str,
+        csv: impl AsRef<[u8]>,
+    ) -> String {
         let (ct, body) = multipart(&[
             Part::text("importRequest", request),
-            Part::file("files", file, "text/csv", csv.as_bytes()),
+            Part::file("files", file, "text/csv", csv.as_ref()),
         ]);
         let r = Resp::from(
             ureq::post(&format!("{}/crm/v3/imports", self.base))
@@ -583,6 +649,11 @@ impl Process {
         );
         assert_eq!(r.status, 200, "{}", r.text);
         r.json["id"].as_str().unwrap().to_string()
+    }
+
+    /// Polls the import until it is DONE, FAILED or CANCELED (as `TestServer::wait_finished`).
+    pub fn wait_finished(&self, token: &str, id: &str) -> Value {
+        wait_finished(|path| self.get(token, path), id, Duration::from_millis(50))
     }
 
     /// How many results a paged list (`path` with `?limit=…`) holds over all its pages.

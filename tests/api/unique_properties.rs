@@ -68,14 +68,8 @@ fn a_custom_unique_property_identifies_records() {
     .to_string();
     let csv = format!("Record ID,Contract\n{gamma},C-2\n");
     let third = s.import(&t, &by_id, &[("c.csv", csv.as_bytes())]);
-    let errors = s.get(
-        &t,
-        &format!("/crm/v3/imports/{}/errors", third["id"].as_str().unwrap()),
-    );
-    assert_eq!(
-        errors.json["results"][0]["errorType"],
-        "DUPLICATE_UNIQUE_PROPERTY_VALUE"
-    );
+    let errors = import_errors(&s, &t, &third, "");
+    assert_eq!(errors[0]["errorType"], "DUPLICATE_UNIQUE_PROPERTY_VALUE");
     let gamma_now = s.get(
         &t,
         &format!("/crm/v3/objects/deals/{gamma}?properties=contract_id"),
