@@ -110,6 +110,12 @@ fn malformed_forms_and_json_bombs_get_400() {
         &body,
     )
     .assert_error(400, "VALIDATION_ERROR");
+    // None of them left an import or a stored file behind.
+    assert_eq!(
+        s.get(&t, "/crm/v3/imports").json["results"],
+        serde_json::json!([])
+    );
+    assert_no_stored_uploads(&s);
     // Still serving.
     assert_eq!(s.import(&t, GUIDE_REQUEST, &[file])["state"], "DONE");
 }

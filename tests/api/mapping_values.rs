@@ -6,11 +6,7 @@ use crate::support::*;
 use serde_json::json;
 
 fn create_property(s: &TestServer, t: &str, body: serde_json::Value) {
-    let r = Resp::from(
-        ureq::post(&s.url("/crm/v3/properties/contacts"))
-            .set("Authorization", &format!("Bearer {t}"))
-            .send_json(body),
-    );
+    let r = s.post_json(t, "/crm/v3/properties/contacts", body);
     assert_eq!(r.status, 201, "{}", r.text);
 }
 

@@ -4,11 +4,7 @@ use crate::support::*;
 use serde_json::json;
 
 fn create_property(s: &TestServer, t: &str, object: &str, body: serde_json::Value) -> Resp {
-    Resp::from(
-        ureq::post(&s.url(&format!("/crm/v3/properties/{object}")))
-            .set("Authorization", &format!("Bearer {t}"))
-            .send_json(body),
-    )
+    s.post_json(t, &format!("/crm/v3/properties/{object}"), body)
 }
 
 #[test]

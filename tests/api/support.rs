@@ -234,6 +234,15 @@ impl TestServer {
         )
     }
 
+    /// POSTs a JSON body.
+    pub fn post_json(&self, token: &str, path: &str, body: Value) -> Resp {
+        Resp::from(
+            ureq::post(&self.url(path))
+                .set("Authorization", &format!("Bearer {token}"))
+                .send_json(body),
+        )
+    }
+
     /// The multipart request HubSpot's guide sends: importRequest as a text field, files as files.
     pub fn create_import(&self, token: &str, request: &str, files: &[(&str, &[u8])]) -> Resp {
         let mut parts = vec![Part::text("importRequest", request)];

@@ -9,11 +9,7 @@ fn a_custom_unique_property_identifies_records() {
     let s = TestServer::start();
     let t = s.token(1, &[]);
     let prop = json!({"name": "contract_id", "label": "Contract ID", "type": "string", "fieldType": "text", "groupName": "dealinformation", "hasUniqueValue": true});
-    let r = Resp::from(
-        ureq::post(&s.url("/crm/v3/properties/deals"))
-            .set("Authorization", &format!("Bearer {t}"))
-            .send_json(prop),
-    );
+    let r = s.post_json(&t, "/crm/v3/properties/deals", prop);
     assert_eq!(r.status, 201, "{}", r.text);
     assert_eq!(r.json["hasUniqueValue"], true);
     let request = |file: &str| {
