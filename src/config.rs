@@ -19,9 +19,13 @@ pub struct Config {
     pub poll_interval: Duration,
     /// A claimed job is reclaimable by another worker after this long without a checkpoint.
     pub lease: Duration,
-    /// Rows written per transaction: short enough that SQLite's single writer never makes API
-    /// writes wait long, large enough to amortise the commit.
+    /// Rows the worker plans and checkpoints together, the unit in which parsing and writing
+    /// overlap.
     pub batch_rows: usize,
+    /// How long batches keep arriving into one transaction: long enough that SQLite rewrites
+    /// each touched index page once for many batches, short enough that API writes (and a
+    /// cancel) never wait long for SQLite's single writer. Zero commits every batch alone.
+    pub group_commit: Duration,
     /// Database connections in the pool.
     pub pool_size: u32,
     /// Longest wait for a working database connection: past it a request answers 503 (database
@@ -60,7 +64,8 @@ impl Config {
             poll_interval: Duration::from_millis(500),
             lease: Duration::from_secs(30),
             batch_rows: 2000,
-            pool_size: 8,
+            group_commit: Duration::from_millis(200),
+            pool_size: 10,
             db_timeout: Duration::from_secs(2),
             rate_limit_per_10s: 190,
             rate_limit_per_day: 625_000,
@@ -95,6 +100,7 @@ impl fmt::Debug for Config {
             .field("poll_interval", &self.poll_interval)
             .field("lease", &self.lease)
             .field("batch_rows", &self.batch_rows)
+            .field("group_commit", &self.group_commit)
             .field("pool_size", &self.pool_size)
             .field("db_timeout", &self.db_timeout)
             .field("rate_limit_per_10s", &self.rate_limit_per_10s)

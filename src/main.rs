@@ -62,9 +62,12 @@ struct ServeArgs {
     /// Serve the API only; run `hubport serve` with a worker elsewhere.
     #[arg(long)]
     no_worker: bool,
-    /// Rows committed per transaction by the import worker.
+    /// Rows the import worker plans and checkpoints together.
     #[arg(long, env = "HUBPORT_BATCH_ROWS", default_value_t = 2000, value_parser = clap::value_parser!(u32).range(1..=100_000))]
     batch_rows: u32,
+    /// Milliseconds batches keep joining one transaction (0: one transaction per batch).
+    #[arg(long, env = "HUBPORT_GROUP_COMMIT_MS", default_value_t = 200, value_parser = clap::value_parser!(u64).range(0..=5000))]
+    group_commit_ms: u64,
     /// Seconds a worker may go without checkpointing before another may take its import over.
     #[arg(long, env = "HUBPORT_LEASE_SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
     lease_secs: u64,
@@ -103,7 +106,7 @@ struct ServeArgs {
     #[arg(long, env = "HUBPORT_WORKERS", default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..=64))]
     workers: u64,
     /// Database connections per process.
-    #[arg(long, env = "HUBPORT_DB_POOL_SIZE", default_value_t = 8, value_parser = clap::value_parser!(u32).range(2..=200))]
+    #[arg(long, env = "HUBPORT_DB_POOL_SIZE", default_value_t = 10, value_parser = clap::value_parser!(u32).range(2..=200))]
     pool_size: u32,
     /// Milliseconds a request waits for a database connection before answering 503.
     #[arg(long, env = "HUBPORT_DB_TIMEOUT_MS", default_value_t = 2000, value_parser = clap::value_parser!(u64).range(100..))]
@@ -115,6 +118,7 @@ impl ServeArgs {
         config.bind = self.bind;
         config.run_worker = !self.no_worker;
         config.batch_rows = self.batch_rows as usize;
+        config.group_commit = std::time::Duration::from_millis(self.group_commit_ms);
         config.lease = std::time::Duration::from_secs(self.lease_secs);
         config.poll_interval = std::time::Duration::from_millis(self.poll_ms);
         config.pool_size = self.pool_size;

@@ -2,7 +2,7 @@
 //! read back chunk by chunk by whichever node processes the import.
 
 use super::schema::{file_chunks, import_files};
-use super::{now, Db, DbConnection, DbError};
+use super::{now, Db, DbConnection, DbError, SizedConn};
 use crate::crm::PortalId;
 use diesel::prelude::*;
 use std::io::{self, Read};
@@ -211,9 +211,11 @@ fn chunk(conn: &mut DbConnection, file_id: i64, seq: i32) -> Result<Option<Vec<u
         .optional()?)
 }
 
-/// Streams a stored file: one chunk in memory at a time, one short query per chunk.
+/// Streams a stored file: one chunk in memory at a time, one short query per chunk, on one
+/// connection held while reading.
 pub struct ChunkReader {
     db: Db,
+    conn: Option<SizedConn>,
     file_id: i64,
     chunks: i32,
     next: i32,
@@ -225,12 +227,18 @@ impl ChunkReader {
     pub fn new(db: Db, file: &FileRow) -> Self {
         ChunkReader {
             db,
+            conn: None,
             file_id: file.id,
             chunks: file.chunk_count,
             next: 0,
             buf: Vec::new(),
             pos: 0,
         }
+    }
+
+    fn fresh_chunk(&self) -> Result<(Option<Vec<u8>>, SizedConn), DbError> {
+        let mut conn = self.db.scan_conn()?;
+        Ok((chunk(&mut conn, self.file_id, self.next)?, conn))
     }
 }
 
@@ -240,15 +248,24 @@ impl Read for ChunkReader {
             if self.next >= self.chunks {
                 return Ok(0);
             }
-            let mut conn = self.db.conn().map_err(io::Error::other)?;
-            self.buf = chunk(&mut conn, self.file_id, self.next)
-                .map_err(io::Error::other)?
-                .ok_or_else(|| {
-                    io::Error::other(format!(
-                        "chunk {} of file {} missing",
-                        self.next, self.file_id
-                    ))
-                })?;
+            let held = self.conn.take();
+            let read = match held {
+                Some(mut c) => match chunk(&mut c, self.file_id, self.next) {
+                    Ok(v) => Ok((v, c)),
+                    // The held connection may be the one that broke (a database restart): one
+                    // more try on a fresh one, as a pool connection per chunk would have had.
+                    Err(_) => self.fresh_chunk(),
+                },
+                None => self.fresh_chunk(),
+            };
+            let (data, conn) = read.map_err(io::Error::other)?;
+            self.conn = Some(conn);
+            self.buf = data.ok_or_else(|| {
+                io::Error::other(format!(
+                    "chunk {} of file {} missing",
+                    self.next, self.file_id
+                ))
+            })?;
             self.pos = 0;
             self.next += 1;
         }

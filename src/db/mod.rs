@@ -241,14 +241,24 @@ impl Db {
     /// A connection kept for the batches of one import, with a page cache big enough to hold
     /// the key indexes it probes and extends (SQLite; PostgreSQL caches in the server).
     pub fn bulk_writer(&self) -> Result<BulkWriter, DbError> {
-        let mut conn = self.conn()?;
-        if let DbConnection::Sqlite(c) = &mut *conn {
-            c.batch_execute(BULK_CACHE)?;
-        }
         Ok(BulkWriter {
-            conn,
+            conn: self.sized_conn(BULK_CACHE)?,
             gate: self.gate.clone(),
         })
+    }
+
+    /// A connection kept for reading one stored upload through once. Its pages are never read
+    /// again, so a small cache keeps them from filling the caches of the pool's connections.
+    pub fn scan_conn(&self) -> Result<SizedConn, DbError> {
+        self.sized_conn(SCAN_CACHE)
+    }
+
+    fn sized_conn(&self, cache: &'static str) -> Result<SizedConn, DbError> {
+        let mut conn = self.conn()?;
+        if let DbConnection::Sqlite(c) = &mut *conn {
+            c.batch_execute(cache)?;
+        }
+        Ok(SizedConn(conn))
     }
 
     /// Whether the database answers and has every migration this binary knows.
@@ -280,13 +290,40 @@ impl Db {
     }
 }
 
-/// 64 MiB, as the reference `sqlite3 .import` gets; a pool connection has 16 MiB. Held by at
-/// most one connection per running import, and given back when the import's writer is dropped.
+/// 64 MiB, as the reference `sqlite3 .import` gets; a pool connection has 8 MiB (eight of them
+/// stay well inside the memory budget). Held by at most one connection per running import, and
+/// given back when the import's writer is dropped.
 const BULK_CACHE: &str = "PRAGMA cache_size = -65536";
-const DEFAULT_CACHE: &str = "PRAGMA cache_size = -16384";
+const DEFAULT_CACHE: &str = "PRAGMA cache_size = -8192";
+const SCAN_CACHE: &str = "PRAGMA cache_size = -1024";
+
+/// A pooled connection with its own SQLite page cache size while it is held.
+pub struct SizedConn(PooledConn);
+
+impl std::ops::Deref for SizedConn {
+    type Target = DbConnection;
+    fn deref(&self) -> &DbConnection {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for SizedConn {
+    fn deref_mut(&mut self) -> &mut DbConnection {
+        &mut self.0
+    }
+}
+
+impl Drop for SizedConn {
+    fn drop(&mut self) {
+        if let DbConnection::Sqlite(c) = &mut *self.0 {
+            // Back to the pool's size; shrinking frees the pages it no longer may hold.
+            let _ = c.batch_execute(DEFAULT_CACHE);
+        }
+    }
+}
 
 pub struct BulkWriter {
-    conn: PooledConn,
+    conn: SizedConn,
     gate: Option<std::sync::Arc<WriteGate>>,
 }
 
@@ -298,15 +335,6 @@ impl BulkWriter {
     {
         let _pass = self.gate.as_deref().map(WriteGate::enter);
         transaction(&mut self.conn, f)
-    }
-}
-
-impl Drop for BulkWriter {
-    fn drop(&mut self) {
-        if let DbConnection::Sqlite(c) = &mut *self.conn {
-            // Shrinking the cache frees its pages before the connection goes back to the pool.
-            let _ = c.batch_execute(DEFAULT_CACHE);
-        }
     }
 }
 

@@ -42,7 +42,8 @@ pub struct NewRecord {
 #[derive(Debug, Clone)]
 pub struct RecordUpdate {
     pub id: i64,
-    pub key: Option<String>,
+    /// None leaves the stored key.
+    pub new_key: Option<String>,
     pub properties: String,
 }
 
@@ -344,15 +345,23 @@ pub fn update(
     let stamp = stamp(conn, now());
     let table = ot.table();
     if let DbConnection::Sqlite(_) = conn {
-        let q = match ot.alternate_key() {
-            Some(k) => format!("UPDATE {table} SET {k} = ?, properties = ?, updated_at = ?, updated_by_import = ? WHERE id = ? AND portal_id = ?"),
-            None => format!("UPDATE {table} SET properties = ?, updated_at = ?, updated_by_import = ? WHERE id = ? AND portal_id = ?"),
-        };
+        // The key only where it changed: setting it, even to the same value, rewrites the
+        // record's entry in the key index.
+        let rest =
+            "properties = ?, updated_at = ?, updated_by_import = ? WHERE id = ? AND portal_id = ?";
+        let keep = format!("UPDATE {table} SET {rest}");
+        let rekey = ot
+            .alternate_key()
+            .map(|k| format!("UPDATE {table} SET {k} = ?, {rest}"));
         for r in rows {
             let mut vals = Vec::with_capacity(6);
-            if ot.alternate_key().is_some() {
-                vals.push(Val::OptText(r.key));
-            }
+            let q = match (&rekey, r.new_key) {
+                (Some(q), Some(k)) => {
+                    vals.push(Val::Text(k));
+                    q
+                }
+                _ => &keep,
+            };
             vals.extend([
                 Val::Text(r.properties),
                 stamp.clone(),
@@ -360,7 +369,7 @@ pub fn update(
                 Val::I64(r.id),
                 Val::I64(portal.0),
             ]);
-            sql::execute_prepared(conn, &q, vals)?;
+            sql::execute_prepared(conn, q, vals)?;
         }
         return Ok(());
     }
@@ -369,7 +378,11 @@ pub fn update(
         let chunk: Vec<RecordUpdate> = rows.by_ref().take(UPDATE_CHUNK).collect();
         let full = chunk.len() == UPDATE_CHUNK;
         let (cols, per_row, set_key) = match ot.alternate_key() {
-            Some(k) => ("id, k, properties", "(?,?,?)", format!("{k} = v.k, ")),
+            Some(k) => (
+                "id, k, properties",
+                "(?,?,?)",
+                format!("{k} = COALESCE(v.k, {table}.{k}), "),
+            ),
             None => ("id, properties", "(?,?)", String::new()),
         };
         let values = vec![per_row; chunk.len()].join(",");
@@ -382,7 +395,7 @@ pub fn update(
         for r in chunk {
             vals.push(Val::I64(r.id));
             if ot.alternate_key().is_some() {
-                vals.push(Val::OptText(r.key));
+                vals.push(Val::OptText(r.new_key));
             }
             vals.push(Val::Text(r.properties));
         }
@@ -415,6 +428,15 @@ pub fn find_by_secondary_email(
     use super::schema::contact_emails as ce;
     use diesel::prelude::*;
     let mut out = Vec::new();
+    // Most portals have no secondary emails: one probe then saves looking up every email.
+    if emails.is_empty()
+        || !diesel::select(diesel::dsl::exists(
+            ce::table.filter(ce::portal_id.eq(portal.0)),
+        ))
+        .get_result::<bool>(conn)?
+    {
+        return Ok(out);
+    }
     for chunk in emails.chunks(MAX_IN) {
         out.extend(
             ce::table

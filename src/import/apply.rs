@@ -27,15 +27,17 @@ pub struct Existing {
 pub struct Insert {
     pub key: Option<String>,
     pub properties: Properties,
-    /// `properties` as JSON when the parsing thread could already write it (see
-    /// `prepare_creation`); None once anything changed them.
+    /// The record's JSON when the parsing thread could already write it (see
+    /// `prepare_creation`); `properties` then lacks the provenance the JSON holds. None once a
+    /// later row changed the record: `properties` is then the whole record.
     pub json: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Update {
     pub id: i64,
-    pub key: Option<String>,
+    /// The record's key when a row changed it; None leaves it as stored.
+    pub new_key: Option<String>,
     pub properties: Properties,
 }
 
@@ -146,9 +148,13 @@ fn creation_properties(
     import_id: i64,
 ) -> Result<Properties, String> {
     complete_for_create(ot, &mut props)?;
+    add_provenance(&mut props, import_id);
+    Ok(props)
+}
+
+fn add_provenance(props: &mut Properties, import_id: i64) {
     props.insert("hs_object_source".into(), "IMPORT".into());
     props.insert("hs_object_source_id".into(), import_id.to_string());
-    Ok(props)
 }
 
 /// The record's properties as stored.
@@ -260,6 +266,7 @@ pub fn plan_batch(
             .collect();
         let mut touched: Vec<i64> = Vec::new();
         let mut touched_set: HashSet<i64> = HashSet::new();
+        let mut rekeyed: HashSet<i64> = HashSet::new();
         let mut writes = ObjectWrites::default();
         let drafts: Vec<(usize, usize)> = rows
             .iter()
@@ -317,12 +324,18 @@ pub fn plan_batch(
                         ),
                     };
                     let own_count = own.len() as i64;
-                    let mut props = match creation_properties(ot, own, import_id) {
-                        Ok(p) => p,
-                        Err(m) => {
-                            fail(&mut plan, ErrorType::MissingRequiredProperty, m);
-                            continue;
-                        }
+                    let json = json.filter(|_| draft.aliases.is_empty());
+                    // Written JSON was checked complete; its map gets the provenance only if a
+                    // later row changes it (below).
+                    let mut props = match json {
+                        Some(_) => own,
+                        None => match creation_properties(ot, own, import_id) {
+                            Ok(p) => p,
+                            Err(m) => {
+                                fail(&mut plan, ErrorType::MissingRequiredProperty, m);
+                                continue;
+                            }
+                        },
                     };
                     plan.counters.property_values += own_count;
                     if let Some(k) = &draft.key {
@@ -341,7 +354,7 @@ pub fn plan_batch(
                     writes.inserts.push(Insert {
                         key: draft.key.clone(),
                         properties: props,
-                        json: json.filter(|_| draft.aliases.is_empty()),
+                        json,
                     });
                     plan.counters.created += 1;
                 }
@@ -354,7 +367,9 @@ pub fn plan_batch(
                         i,
                     );
                     let key = writes.inserts[ix].key.clone();
-                    writes.inserts[ix].json = None;
+                    if writes.inserts[ix].json.take().is_some() {
+                        add_provenance(&mut writes.inserts[ix].properties, import_id);
+                    }
                     let merged = &mut writes.inserts[ix].properties;
                     merge(merged, draft, key.as_ref());
                     for e in add_aliases(
@@ -415,6 +430,7 @@ pub fn plan_batch(
                             }
                             by_key.insert(k.clone(), RecordRef::Stored(id));
                             rec.key = Some(k.clone());
+                            rekeyed.insert(id);
                         }
                     }
                     merge(&mut rec.properties, draft, rec.key.as_ref());
@@ -440,7 +456,7 @@ pub fn plan_batch(
             let rec = records.remove(&id).expect("touched records are loaded");
             writes.updates.push(Update {
                 id,
-                key: rec.key,
+                new_key: rec.key.filter(|_| rekeyed.contains(&id)),
                 properties: rec.properties,
             });
         }

@@ -280,11 +280,20 @@ pub fn match_enumeration(def: &PropertyDef, raw: &str) -> Result<String, CoerceE
     Ok(out.join(";"))
 }
 
+/// Equal ignoring case, as `to_lowercase` sees it; without allocating for ASCII text, which
+/// is nearly every cell.
+fn same_ignoring_case(a: &str, b: &str) -> bool {
+    if a.is_ascii() && b.is_ascii() {
+        a.eq_ignore_ascii_case(b)
+    } else {
+        a.to_lowercase() == b.to_lowercase()
+    }
+}
+
 fn match_option<'a>(def: &'a PropertyDef, token: &str) -> Result<&'a str, CoerceError> {
-    let key = token.to_lowercase();
     let mut found: Option<&str> = None;
     for o in &def.options {
-        if o.value.to_lowercase() != key && o.label.to_lowercase() != key {
+        if !same_ignoring_case(&o.value, token) && !same_ignoring_case(&o.label, token) {
             continue;
         }
         match found {

@@ -6,7 +6,7 @@ use super::apply::{Existing, PlannedAssociation, RecordRef};
 use super::mapping::{LinkTarget, MappedRow};
 use super::row_error::{ErrorType, RowError};
 use crate::crm::{associations, ObjectType};
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// `row_refs[i]` holds what row i's drafts became; `existing` the stored records the batch
 /// loaded, link targets included. Unresolvable links become row errors.
@@ -26,6 +26,18 @@ pub fn plan(
                 }
             }
         };
+    // Stored records by key and id, so resolving a link does not scan the batch's records.
+    let by_key: HashMap<(ObjectType, &str), i64> = existing
+        .iter()
+        .flat_map(|(ot, v)| {
+            v.iter()
+                .filter_map(|e| Some(((*ot, e.key.as_deref()?), e.id)))
+        })
+        .collect();
+    let ids: HashSet<(ObjectType, i64)> = existing
+        .iter()
+        .flat_map(|(ot, v)| v.iter().map(|e| (*ot, e.id)))
+        .collect();
     for (i, refs) in row_refs.iter().enumerate() {
         for (a, first) in refs.iter().enumerate() {
             for second in &refs[a + 1..] {
@@ -39,17 +51,12 @@ pub fn plan(
                 continue; // the draft itself failed; its row already has an error
             };
             for link in &draft.links {
-                let stored = existing.get(&link.to).map(Vec::as_slice).unwrap_or(&[]);
                 let found = match &link.target {
-                    LinkTarget::Key(k) => {
-                        stored.iter().find(|e| e.key.as_deref() == Some(k.as_str()))
-                    }
-                    LinkTarget::Id(id) => stored.iter().find(|e| e.id == *id),
+                    LinkTarget::Key(k) => by_key.get(&(link.to, k.as_str())).copied(),
+                    LinkTarget::Id(id) => ids.contains(&(link.to, *id)).then_some(*id),
                 };
                 match found {
-                    Some(target) => {
-                        push(from, (link.to, RecordRef::Stored(target.id)), link.type_id)
-                    }
+                    Some(id) => push(from, (link.to, RecordRef::Stored(id)), link.type_id),
                     None => {
                         let (error_type, what) = match &link.target {
                             LinkTarget::Key(k) => (

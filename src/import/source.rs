@@ -34,6 +34,11 @@ pub trait RowSource {
     fn header(&self) -> Option<&[String]>;
     /// The next data row; `None` at the end. Blank rows are skipped.
     fn next_row(&mut self) -> Option<Result<Result<Row, BrokenRow>, SourceError>>;
+    /// Reads past the next data row, broken or not, as `next_row` would, where a source can do
+    /// so without building it (counting rows against the caps).
+    fn skip_row(&mut self) -> Option<Result<(), SourceError>> {
+        self.next_row().map(|r| r.map(|_| ()))
+    }
 }
 
 /// A line longer than this ends the file (a CSV reader must hold a whole record in memory).
@@ -177,6 +182,22 @@ impl<R: Read> RowSource for CsvSource<R> {
     }
 
     fn next_row(&mut self) -> Option<Result<Result<Row, BrokenRow>, SourceError>> {
+        match self.advance()? {
+            Err(e) => Some(Err(e)),
+            Ok(Some(broken)) => Some(Ok(Err(broken))),
+            Ok(None) => Some(Ok(self.decode_record())),
+        }
+    }
+
+    fn skip_row(&mut self) -> Option<Result<(), SourceError>> {
+        self.advance().map(|r| r.map(|_| ()))
+    }
+}
+
+impl<R: Read> CsvSource<R> {
+    /// Reads the next data record into `self.record` (`Ok(None)`), or the row that could not be
+    /// read as one; `None` at the end.
+    fn advance(&mut self) -> Option<Result<Option<BrokenRow>, SourceError>> {
         loop {
             let read = self.reader.read_byte_record(&mut self.record);
             self.row += 1;
@@ -188,7 +209,7 @@ impl<R: Read> RowSource for CsvSource<R> {
                 Err(e) => match e.kind() {
                     csv::ErrorKind::Io(_) => return Some(Err(csv_io(e))),
                     _ => {
-                        return Some(Ok(Err(BrokenRow {
+                        return Some(Ok(Some(BrokenRow {
                             line,
                             cells: Vec::new(),
                             error: RowError::new(
@@ -211,36 +232,42 @@ impl<R: Read> RowSource for CsvSource<R> {
                     ErrorType::RowDataTooLarge,
                     format!("Row {line} holds more than {MAX_ROW_BYTES} bytes"),
                 );
-                return Some(Ok(Err(BrokenRow {
+                return Some(Ok(Some(BrokenRow {
                     line,
                     cells: Vec::new(),
                     error,
                 })));
             }
-            let mut cells = Vec::with_capacity(self.record.len());
-            let mut bad_column = None;
-            for (i, c) in self.record.iter().enumerate() {
-                match std::str::from_utf8(c) {
-                    Ok(s) => cells.push(s.to_string()),
-                    Err(_) => {
-                        bad_column.get_or_insert(i);
-                        cells.push(String::from_utf8_lossy(c).into_owned());
-                    }
+            return Some(Ok(None));
+        }
+    }
+
+    /// The record `advance` read, as text.
+    fn decode_record(&self) -> Result<Row, BrokenRow> {
+        let line = self.row;
+        let mut cells = Vec::with_capacity(self.record.len());
+        let mut bad_column = None;
+        for (i, c) in self.record.iter().enumerate() {
+            match std::str::from_utf8(c) {
+                Ok(s) => cells.push(s.to_string()),
+                Err(_) => {
+                    bad_column.get_or_insert(i);
+                    cells.push(String::from_utf8_lossy(c).into_owned());
                 }
             }
-            if let Some(col) = bad_column {
-                let error = RowError::new(
-                    ErrorType::CouldNotParseRow,
-                    format!(
-                        "Line {line} is not valid UTF-8 (column {}); save the file as UTF-8",
-                        col + 1
-                    ),
-                )
-                .cell(col, &cells[col]);
-                return Some(Ok(Err(BrokenRow { line, cells, error })));
-            }
-            return Some(Ok(Ok(Row { line, cells })));
         }
+        if let Some(col) = bad_column {
+            let error = RowError::new(
+                ErrorType::CouldNotParseRow,
+                format!(
+                    "Line {line} is not valid UTF-8 (column {}); save the file as UTF-8",
+                    col + 1
+                ),
+            )
+            .cell(col, &cells[col]);
+            return Err(BrokenRow { line, cells, error });
+        }
+        Ok(Row { line, cells })
     }
 }
 
@@ -263,6 +290,29 @@ mod tests {
             out.push(r.unwrap());
         }
         (h, out)
+    }
+
+    #[test]
+    fn skipping_passes_the_rows_reading_returns() {
+        let mut long = b"a\n1\n".to_vec();
+        long.extend(std::iter::repeat_n(b'x', MAX_ROW_BYTES + 1));
+        long.extend(b"\n2\n");
+        let files: [&[u8]; 4] = [
+            b"a,b\r\n1,2\r\n\"x\ny\",3\r\n \t,\r\n\r\n4,5\r\n\r\n",
+            b"a,b\n\"open,1\n2,3\n",
+            b"a\n\xff\xfe\n\xe9t\xe9\n",
+            &long,
+        ];
+        for text in files {
+            let (_, read) = rows(text, true);
+            let mut s = CsvSource::new(text, true).unwrap();
+            let mut skipped = 0;
+            while let Some(r) = s.skip_row() {
+                r.unwrap();
+                skipped += 1;
+            }
+            assert_eq!(skipped, read.len(), "{:?}", String::from_utf8_lossy(text));
+        }
     }
 
     #[test]

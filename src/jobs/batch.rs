@@ -10,167 +10,149 @@ use crate::db::associations::Association;
 use crate::db::errors::NewImportError;
 use crate::db::files::FileRow;
 use crate::db::records::{NewRecord, RecordUpdate};
-use crate::db::{self, now, BulkWriter, DbConnection, DbError};
+use crate::db::{self, now, DbConnection, DbError};
 use crate::import::apply::{aliases_of, plan_batch, to_json, Counters, Existing, RecordRef};
 use crate::import::mapping::{LinkTarget, MappedRow, ADDITIONAL_EMAILS};
 use crate::import::ImportState;
-use std::collections::BTreeMap;
-use std::sync::mpsc::Sender;
+use std::collections::{BTreeMap, HashSet};
 
 /// What a committed batch leaves behind (its rows, plan, loaded records), handed back to the
 /// parsing thread to be freed there: dropping maps and strings is work, and the writing thread
 /// is the busier one.
 pub(super) type Spent = Box<dyn Send>;
 
-/// One transaction: cancel check, record writes, row errors, counters, checkpoint.
+/// One batch's writes inside the caller's transaction (`run::consume` groups several): cancel
+/// check, record writes, row errors, counters, checkpoint. Returns the counters once it commits
+/// and what to free, or why to stop, with nothing of this batch written.
 #[allow(clippy::too_many_arguments)] // the batch's whole context; bundling it would only rename it
-pub(super) fn commit(
+pub(super) fn write(
+    c: &mut DbConnection,
     ctx: &WorkerCtx,
-    writer: &mut BulkWriter,
     ictx: &ImportCtx,
     file_index: i32,
     rows_done: i64,
     file: &FileRow,
     rows: &mut [MappedRow],
-    counters: &mut Counters,
+    counters: &Counters,
     count_rows: bool,
-    spent: &Sender<Spent>,
-) -> Result<Option<Stop>, RunError> {
+) -> Result<Result<(Counters, Spent), Stop>, RunError> {
     let (portal, import_id) = (ictx.portal, ictx.import_id);
-    let result = writer.write(|c| {
-        db::relax_commit_durability(c)?;
-        let state = db::imports::get(c, portal, import_id)?.map(|i| i.state);
-        if state.as_deref() != Some(ImportState::Processing.as_str()) {
-            return Ok(Err(Stop::Canceled));
-        }
-        let mut existing = load_existing(c, portal, rows)?;
-        let mut plan = plan_batch(
-            rows,
-            import_id,
-            |ot| ictx.request.operation(ot),
-            &mut existing,
-        );
-        let mut new_ids: BTreeMap<ObjectType, Vec<i64>> = BTreeMap::new();
-        for (ot, w) in &mut plan.writes {
-            let inserts: Vec<NewRecord> = w
-                .inserts
-                .iter_mut()
-                .map(|i| NewRecord {
-                    key: i.key.clone(),
-                    properties: i.json.take().unwrap_or_else(|| to_json(&i.properties)),
-                })
-                .collect();
-            new_ids.insert(
-                *ot,
-                db::records::insert(c, portal, *ot, import_id, inserts)?,
-            );
-            let updates: Vec<RecordUpdate> = w
-                .updates
-                .iter()
-                .map(|u| RecordUpdate {
-                    id: u.id,
-                    key: u.key.clone(),
-                    properties: to_json(&u.properties),
-                })
-                .collect();
-            db::records::update(c, portal, *ot, import_id, updates)?;
-            // Every record the batch wrote, with its id.
-            let written: Vec<(&BTreeMap<String, String>, i64)> = w
-                .inserts
-                .iter()
-                .map(|i| &i.properties)
-                .zip(new_ids[ot].iter().copied())
-                .chain(w.updates.iter().map(|u| (&u.properties, u.id)))
-                .collect();
-            let unique = ictx.catalogue.unique_properties(*ot);
-            if !unique.is_empty() {
-                for &(props, id) in &written {
-                    let pairs: Vec<(String, String)> = unique
-                        .iter()
-                        .filter_map(|p| props.get(p).map(|v| (p.clone(), v.clone())))
-                        .collect();
-                    db::records::set_unique_values(c, portal, *ot, id, &pairs)?;
-                }
-            }
-            if *ot == ObjectType::Contact {
-                for &(props, id) in written
-                    .iter()
-                    .filter(|(p, _)| p.contains_key(ADDITIONAL_EMAILS))
-                {
-                    db::records::set_secondary_emails(c, portal, id, &aliases_of(props))?;
-                }
-            }
-        }
-        let id_of = |(ot, r): (ObjectType, RecordRef)| match r {
-            RecordRef::Stored(id) => id,
-            RecordRef::New(ix) => new_ids[&ot][ix],
-        };
-        let links: Vec<Association> = plan
-            .associations
-            .iter()
-            .map(|a| Association {
-                from: (a.from.0, id_of(a.from)),
-                to: (a.to.0, id_of(a.to)),
-                type_id: a.type_id,
-            })
-            .collect();
-        db::associations::insert(c, portal, &links)?;
-        let t = now();
-        let errors: Vec<NewImportError> = plan
-            .errors
-            .iter()
-            .map(|(i, e)| {
-                let row = &rows[*i];
-                NewImportError {
-                    import_id,
-                    portal_id: portal.0,
-                    file_id: file.id,
-                    line_number: row.line as i64,
-                    error_type: e.error_type.as_str().to_string(),
-                    message: e.message.clone(),
-                    object_type_id: e.object_type.map(|o| o.type_id().to_string()),
-                    column_number: e.column.map(|c| c as i32),
-                    invalid_value: e.invalid_value.clone(),
-                    row_data: serde_json::to_string(&row.cells).unwrap_or_else(|_| "[]".into()),
-                    created_at: t,
-                }
-            })
-            .collect();
-        db::errors::insert(c, &errors)?;
-        let mut next = *counters;
-        let mut delta = plan.counters;
-        if !count_rows {
-            delta.total_rows = 0;
-        }
-        next.add(&delta);
-        db::imports::set_counters(c, portal, import_id, &next.to_json().to_string())?;
-        if !queue::checkpoint(
-            c,
-            ictx.job,
-            &ctx.worker_id,
-            file_index,
-            rows_done,
-            ctx.config.lease,
-        )? {
-            return Err(RunError::LostLease);
-        }
-        Ok(Ok((next, Box::new((plan, existing)) as Spent)))
-    });
-    match result {
-        Ok(Ok((next, leftovers))) => {
-            let _ = spent.send(leftovers);
-            ctx.metrics.rows(
-                next.total_rows - counters.total_rows,
-                next.created - counters.created,
-                next.updated - counters.updated,
-                next.errors - counters.errors,
-            );
-            *counters = next;
-            Ok(None)
-        }
-        Ok(Err(stop)) => Ok(Some(stop)),
-        Err(e) => Err(e),
+    let state = db::imports::get(c, portal, import_id)?.map(|i| i.state);
+    if state.as_deref() != Some(ImportState::Processing.as_str()) {
+        return Ok(Err(Stop::Canceled));
     }
+    let mut existing = load_existing(c, portal, rows)?;
+    let mut plan = plan_batch(
+        rows,
+        import_id,
+        |ot| ictx.request.operation(ot),
+        &mut existing,
+    );
+    let mut new_ids: BTreeMap<ObjectType, Vec<i64>> = BTreeMap::new();
+    for (ot, w) in &mut plan.writes {
+        let inserts: Vec<NewRecord> = w
+            .inserts
+            .iter_mut()
+            .map(|i| NewRecord {
+                key: i.key.clone(),
+                properties: i.json.take().unwrap_or_else(|| to_json(&i.properties)),
+            })
+            .collect();
+        new_ids.insert(
+            *ot,
+            db::records::insert(c, portal, *ot, import_id, inserts)?,
+        );
+        let updates: Vec<RecordUpdate> = w
+            .updates
+            .iter()
+            .map(|u| RecordUpdate {
+                id: u.id,
+                new_key: u.new_key.clone(),
+                properties: to_json(&u.properties),
+            })
+            .collect();
+        db::records::update(c, portal, *ot, import_id, updates)?;
+        // Every record the batch wrote, with its id.
+        let written: Vec<(&BTreeMap<String, String>, i64)> = w
+            .inserts
+            .iter()
+            .map(|i| &i.properties)
+            .zip(new_ids[ot].iter().copied())
+            .chain(w.updates.iter().map(|u| (&u.properties, u.id)))
+            .collect();
+        let unique = ictx.catalogue.unique_properties(*ot);
+        if !unique.is_empty() {
+            for &(props, id) in &written {
+                let pairs: Vec<(String, String)> = unique
+                    .iter()
+                    .filter_map(|p| props.get(p).map(|v| (p.clone(), v.clone())))
+                    .collect();
+                db::records::set_unique_values(c, portal, *ot, id, &pairs)?;
+            }
+        }
+        if *ot == ObjectType::Contact {
+            for &(props, id) in written
+                .iter()
+                .filter(|(p, _)| p.contains_key(ADDITIONAL_EMAILS))
+            {
+                db::records::set_secondary_emails(c, portal, id, &aliases_of(props))?;
+            }
+        }
+    }
+    let id_of = |(ot, r): (ObjectType, RecordRef)| match r {
+        RecordRef::Stored(id) => id,
+        RecordRef::New(ix) => new_ids[&ot][ix],
+    };
+    let links: Vec<Association> = plan
+        .associations
+        .iter()
+        .map(|a| Association {
+            from: (a.from.0, id_of(a.from)),
+            to: (a.to.0, id_of(a.to)),
+            type_id: a.type_id,
+        })
+        .collect();
+    db::associations::insert(c, portal, &links)?;
+    let t = now();
+    let errors: Vec<NewImportError> = plan
+        .errors
+        .iter()
+        .map(|(i, e)| {
+            let row = &rows[*i];
+            NewImportError {
+                import_id,
+                portal_id: portal.0,
+                file_id: file.id,
+                line_number: row.line as i64,
+                error_type: e.error_type.as_str().to_string(),
+                message: e.message.clone(),
+                object_type_id: e.object_type.map(|o| o.type_id().to_string()),
+                column_number: e.column.map(|c| c as i32),
+                invalid_value: e.invalid_value.clone(),
+                row_data: serde_json::to_string(&row.cells).unwrap_or_else(|_| "[]".into()),
+                created_at: t,
+            }
+        })
+        .collect();
+    db::errors::insert(c, &errors)?;
+    let mut next = *counters;
+    let mut delta = plan.counters;
+    if !count_rows {
+        delta.total_rows = 0;
+    }
+    next.add(&delta);
+    db::imports::set_counters(c, portal, import_id, &next.to_json().to_string())?;
+    if !queue::checkpoint(
+        c,
+        ictx.job,
+        &ctx.worker_id,
+        file_index,
+        rows_done,
+        ctx.config.lease,
+    )? {
+        return Err(RunError::LostLease);
+    }
+    Ok(Ok((next, Box::new((plan, existing)) as Spent)))
 }
 
 fn load_existing(
@@ -218,9 +200,10 @@ fn load_existing(
         let mut found = db::records::find_by_keys(c, portal, ot, &keys, true)?;
         if ot == ObjectType::Contact {
             // Emails that are no contact's primary one may be someone's secondary one.
+            let primary: HashSet<&str> = found.iter().filter_map(|r| r.key.as_deref()).collect();
             let missing: Vec<String> = keys
                 .iter()
-                .filter(|k| !found.iter().any(|r| r.key.as_ref() == Some(*k)))
+                .filter(|k| !primary.contains(k.as_str()))
                 .cloned()
                 .collect();
             ids.extend(

@@ -15,6 +15,7 @@ use crate::import::source::SourceError;
 use crate::import::{ImportRequest, ImportState, RowError};
 use std::sync::atomic::Ordering;
 use std::sync::mpsc::{channel, sync_channel, Receiver, Sender, SyncSender};
+use std::time::Instant;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
@@ -365,52 +366,93 @@ fn consume(
     // every record of the portal to find a batch's keys. They are refreshed whenever this
     // import's created records double, so an import that only updates never pays for it.
     let mut analyze_at = counters.created + ctx.config.batch_rows.max(1) as i64;
-    for item in rx {
+    let mut held: Option<Item> = None;
+    while let Some(item) = held.take().or_else(|| rx.recv().ok()) {
         if ctx.shutdown.load(Ordering::Relaxed) {
             return Err(RunError::Shutdown);
         }
-        match item {
+        let started = Instant::now();
+        // `Some` ends the file, with why it stopped early if it did.
+        let (next, end) = match item {
             Item::Failed(m) => return Err(RunError::Source(m)),
             Item::FileError(e) => {
-                let row = MappedRow {
+                let mut rows = [MappedRow {
                     line: 0,
                     cells: Vec::new(),
                     drafts: Vec::new(),
                     errors: vec![e],
-                };
-                let stop = batch::commit(
-                    ctx,
-                    writer,
-                    ictx,
-                    index + 1,
-                    0,
-                    file,
-                    &mut [row],
-                    counters,
-                    false,
-                    &spent,
-                )?;
-                return Ok(stop);
+                }];
+                let (next, stop) = writer.write(|c| {
+                    db::relax_commit_durability(c)?;
+                    let written =
+                        batch::write(c, ctx, ictx, index + 1, 0, file, &mut rows, counters, false)?;
+                    Ok::<_, RunError>(match written {
+                        Ok((next, _)) => (next, None),
+                        Err(stop) => (*counters, Some(stop)),
+                    })
+                })?;
+                (next, Some(stop))
             }
-            Item::Rows { mut rows, consumed } => {
-                done += consumed;
-                let stop = batch::commit(
-                    ctx, writer, ictx, index, done, file, &mut rows, counters, true, &spent,
-                )?;
-                let _ = spent.send(Box::new(rows));
-                if stop.is_some() {
-                    return Ok(stop);
-                }
-                if counters.created >= analyze_at {
-                    analyze_at = counters.created * 2;
-                    if let Err(e) = ctx
-                        .db
-                        .conn()
-                        .and_then(|mut c| db::records::refresh_statistics(&mut c))
-                    {
-                        tracing::warn!(error = %e, "could not refresh planner statistics");
+            Item::Rows { rows, consumed } => {
+                let mut pending = Some((rows, consumed));
+                let (next, upto, stop) = writer.write(|c| {
+                    db::relax_commit_durability(c)?;
+                    let (mut acc, mut upto) = (*counters, done);
+                    while let Some((mut rows, consumed)) = pending.take() {
+                        let written = batch::write(
+                            c,
+                            ctx,
+                            ictx,
+                            index,
+                            upto + consumed,
+                            file,
+                            &mut rows,
+                            &acc,
+                            true,
+                        )?;
+                        match written {
+                            Err(stop) => return Ok((acc, upto, Some(stop))),
+                            Ok((next, leftovers)) => {
+                                (acc, upto) = (next, upto + consumed);
+                                let _ = spent.send(leftovers);
+                                let _ = spent.send(Box::new(rows));
+                            }
+                        }
+                        let left = ctx.config.group_commit.saturating_sub(started.elapsed());
+                        if left.is_zero() || ctx.shutdown.load(Ordering::Relaxed) {
+                            break;
+                        }
+                        match rx.recv_timeout(left) {
+                            Ok(Item::Rows { rows, consumed }) => pending = Some((rows, consumed)),
+                            Ok(other) => held = Some(other),
+                            // Nothing more in time, or the file ended: commit what is written.
+                            Err(_) => {}
+                        }
                     }
-                }
+                    Ok::<_, RunError>((acc, upto, None))
+                })?;
+                done = upto;
+                (next, stop.map(Some))
+            }
+        };
+        ctx.metrics.rows(
+            next.total_rows - counters.total_rows,
+            next.created - counters.created,
+            next.updated - counters.updated,
+            next.errors - counters.errors,
+        );
+        *counters = next;
+        if let Some(stop) = end {
+            return Ok(stop);
+        }
+        if counters.created >= analyze_at {
+            analyze_at = counters.created * 2;
+            if let Err(e) = ctx
+                .db
+                .conn()
+                .and_then(|mut c| db::records::refresh_statistics(&mut c))
+            {
+                tracing::warn!(error = %e, "could not refresh planner statistics");
             }
         }
     }

@@ -156,6 +156,9 @@ fn two_nodes_share_the_work_and_one_dying_loses_nothing() {
     let db = TestDb::new();
     let env = [
         ("HUBPORT_BATCH_ROWS", "100"),
+        // One transaction per batch: two processes on one SQLite file take turns only between
+        // transactions (README, Running several nodes).
+        ("HUBPORT_GROUP_COMMIT_MS", "0"),
         ("HUBPORT_LEASE_SECS", "1"),
         ("HUBPORT_WORKERS", "1"),
     ];

@@ -94,7 +94,15 @@ fn a_cancel_on_one_node_stops_the_worker_on_another_within_one_batch() {
     const BATCH: i64 = 100;
     let db = TestDb::new();
     let api = Process::start_args(&db, &["--no-worker"], &[]);
-    let _worker = Process::start_worker(&db, &[("HUBPORT_BATCH_ROWS", "100")]);
+    // One transaction per batch: on SQLite the other process's cancel gets its turn to write
+    // only between transactions (README, Running several nodes).
+    let _worker = Process::start_worker(
+        &db,
+        &[
+            ("HUBPORT_BATCH_ROWS", "100"),
+            ("HUBPORT_GROUP_COMMIT_MS", "0"),
+        ],
+    );
     let token = Process::token(&db, 1);
     let rows = 40_000;
     let csv = csv_of("Email,First", rows, |i| format!("c{i}@cancel.example,N{i}"));

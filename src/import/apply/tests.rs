@@ -244,13 +244,23 @@ fn json_written_while_parsing_is_what_the_plan_creates() {
     let plan = plan_batch(&mut r, 42, |_| Operation::Upsert, &mut BTreeMap::new());
     let ins = &plan.writes[&ObjectType::Contact].inserts;
     assert_eq!(ins.len(), 2);
+    let mut created = ins[0].properties.clone();
+    created.insert("hs_object_source".into(), "IMPORT".into());
+    created.insert("hs_object_source_id".into(), "42".into());
+    assert_eq!(ins[0].json.as_deref(), Some(to_json(&created).as_str()));
+    // The same record planned without the written JSON.
+    let mut again = rows(vec![contact(
+        "a@x.example",
+        &[("firstname", "Al"), ("hs_object_source", "CSV")],
+    )]);
+    let plan2 = plan_batch(&mut again, 42, |_| Operation::Upsert, &mut BTreeMap::new());
     assert_eq!(
-        ins[0].json.as_deref(),
-        Some(to_json(&ins[0].properties).as_str())
+        plan2.writes[&ObjectType::Contact].inserts[0].properties,
+        created
     );
-    assert_eq!(ins[0].properties["hs_object_source"], "IMPORT");
-    assert_eq!(ins[0].properties["hs_object_source_id"], "42");
     // A later row merged into the second record: its JSON is written again from the map.
     assert_eq!(ins[1].json, None);
     assert_eq!(ins[1].properties["lastname"], "Berg");
+    assert_eq!(ins[1].properties["hs_object_source"], "IMPORT");
+    assert_eq!(ins[1].properties["hs_object_source_id"], "42");
 }
