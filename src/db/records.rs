@@ -429,12 +429,7 @@ pub fn find_by_secondary_email(
     use diesel::prelude::*;
     let mut out = Vec::new();
     // Most portals have no secondary emails: one probe then saves looking up every email.
-    if emails.is_empty()
-        || !diesel::select(diesel::dsl::exists(
-            ce::table.filter(ce::portal_id.eq(portal.0)),
-        ))
-        .get_result::<bool>(conn)?
-    {
+    if emails.is_empty() || !any_secondary_email(conn, portal)? {
         return Ok(out);
     }
     for chunk in emails.chunks(MAX_IN) {
@@ -447,6 +442,16 @@ pub fn find_by_secondary_email(
         );
     }
     Ok(out)
+}
+
+/// Whether any contact of the portal has a secondary email.
+pub fn any_secondary_email(conn: &mut DbConnection, portal: PortalId) -> Result<bool, DbError> {
+    use super::schema::contact_emails as ce;
+    use diesel::prelude::*;
+    Ok(diesel::select(diesel::dsl::exists(
+        ce::table.filter(ce::portal_id.eq(portal.0)),
+    ))
+    .get_result::<bool>(conn)?)
 }
 
 /// Makes the secondary-email index of `contact_id` exactly `emails`.

@@ -367,6 +367,8 @@ fn consume(
     // import's created records double, so an import that only updates never pays for it.
     let mut analyze_at = counters.created + ctx.config.batch_rows.max(1) as i64;
     let mut held: Option<Item> = None;
+    // Whether the last batch matched no stored record (`batch::write`); the first looks.
+    let mut all_new = false;
     while let Some(item) = held.take().or_else(|| rx.recv().ok()) {
         if ctx.shutdown.load(Ordering::Relaxed) {
             return Err(RunError::Shutdown);
@@ -384,8 +386,18 @@ fn consume(
                 }];
                 let (next, stop) = writer.write(|c| {
                     db::relax_commit_durability(c)?;
-                    let written =
-                        batch::write(c, ctx, ictx, index + 1, 0, file, &mut rows, counters, false)?;
+                    let written = batch::write(
+                        c,
+                        ctx,
+                        ictx,
+                        index + 1,
+                        0,
+                        file,
+                        &mut rows,
+                        counters,
+                        false,
+                        &mut false,
+                    )?;
                     Ok::<_, RunError>(match written {
                         Ok((next, _)) => (next, None),
                         Err(stop) => (*counters, Some(stop)),
@@ -409,6 +421,7 @@ fn consume(
                             &mut rows,
                             &acc,
                             true,
+                            &mut all_new,
                         )?;
                         match written {
                             Err(stop) => return Ok((acc, upto, Some(stop))),
