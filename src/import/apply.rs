@@ -21,6 +21,8 @@ pub struct Existing {
     pub key: Option<String>,
     pub properties: Properties,
     pub created_by_import: Option<i64>,
+    /// `properties` as stored, when loaded: written back as it is if no row changes them.
+    pub json: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -39,6 +41,8 @@ pub struct Update {
     /// The record's key when a row changed it; None leaves it as stored.
     pub new_key: Option<String>,
     pub properties: Properties,
+    /// `properties` as stored when no row changed them (saves writing the JSON again).
+    pub json: Option<String>,
 }
 
 #[derive(Debug, Default, Clone, PartialEq)]
@@ -260,6 +264,7 @@ pub fn plan_batch(
                     key: e.key.clone(),
                     properties: std::mem::take(&mut e.properties),
                     created_by_import: e.created_by_import,
+                    json: e.json.take(),
                 };
                 (e.id, taken)
             })
@@ -267,6 +272,8 @@ pub fn plan_batch(
         let mut touched: Vec<i64> = Vec::new();
         let mut touched_set: HashSet<i64> = HashSet::new();
         let mut rekeyed: HashSet<i64> = HashSet::new();
+        // Records whose properties a row changed (the others keep their stored JSON).
+        let mut changed: HashSet<i64> = HashSet::new();
         let mut writes = ObjectWrites::default();
         let drafts: Vec<(usize, usize)> = rows
             .iter()
@@ -433,7 +440,11 @@ pub fn plan_batch(
                             rekeyed.insert(id);
                         }
                     }
-                    merge(&mut rec.properties, draft, rec.key.as_ref());
+                    if merge(&mut rec.properties, draft, rec.key.as_ref())
+                        || !draft.aliases.is_empty()
+                    {
+                        changed.insert(id);
+                    }
                     for e in add_aliases(
                         &mut rec.properties,
                         rec.key.as_ref(),
@@ -458,6 +469,7 @@ pub fn plan_batch(
                 id,
                 new_key: rec.key.filter(|_| rekeyed.contains(&id)),
                 properties: rec.properties,
+                json: rec.json.filter(|_| !changed.contains(&id)),
             });
         }
         plan.writes.insert(ot, writes);
@@ -472,8 +484,9 @@ pub fn plan_batch(
 /// Later non-blank values win; drafts never carry blanks, so nothing is cleared. The lifecycle
 /// stage only moves forward (HubSpot's rule for imports). A draft that matched the record through
 /// a secondary email does not replace its `primary` one.
-fn merge(into: &mut Properties, draft: &RecordDraft, primary: Option<&String>) {
+fn merge(into: &mut Properties, draft: &RecordDraft, primary: Option<&String>) -> bool {
     let keep_primary = draft.key.is_some() && draft.key.as_ref() != primary;
+    let mut changed = false;
     for (k, v) in &draft.properties {
         if keep_primary && k == "email" {
             continue;
@@ -484,8 +497,19 @@ fn merge(into: &mut Properties, draft: &RecordDraft, primary: Option<&String>) {
                 continue;
             }
         }
-        into.insert(k.clone(), v.clone());
+        match into.get_mut(k) {
+            Some(old) if old == v => {}
+            Some(old) => {
+                old.clone_from(v);
+                changed = true;
+            }
+            None => {
+                into.insert(k.clone(), v.clone());
+                changed = true;
+            }
+        }
     }
+    changed
 }
 
 #[cfg(test)]

@@ -133,11 +133,11 @@ fn apply(
         );
         let updates: Vec<RecordUpdate> = w
             .updates
-            .iter()
+            .iter_mut()
             .map(|u| RecordUpdate {
                 id: u.id,
                 new_key: u.new_key.clone(),
-                properties: to_json(&u.properties),
+                properties: u.json.take().unwrap_or_else(|| to_json(&u.properties)),
             })
             .collect();
         db::records::update(c, portal, *ot, import_id, updates)?;
@@ -296,6 +296,7 @@ fn load_existing(
                     key: r.key,
                     properties,
                     created_by_import: r.created_by_import,
+                    json: Some(r.properties),
                 })
             })
             .collect::<Result<Vec<_>, DbError>>()?;

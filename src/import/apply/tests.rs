@@ -48,10 +48,32 @@ fn stored(
         vec![Existing {
             id,
             key: Some(email.into()),
+            json: Some(to_json(&p)),
             properties: p,
             created_by_import: by,
         }],
     )])
+}
+
+#[test]
+fn a_record_no_row_changes_keeps_its_stored_json() {
+    let mut r = rows(vec![contact("b@x.example", &[("firstname", "Bo")])]);
+    let mut existing = stored(9, "b@x.example", &[("firstname", "Bo")], None);
+    let stored_json = existing[&ObjectType::Contact][0].json.clone();
+    let plan = plan_batch(&mut r, 1, |_| Operation::Upsert, &mut existing);
+    let u = &plan.writes[&ObjectType::Contact].updates[0];
+    assert_eq!((u.id, &u.json), (9, &stored_json));
+    assert_eq!(u.json.as_deref(), Some(to_json(&u.properties).as_str()));
+
+    let mut r = rows(vec![
+        contact("b@x.example", &[("firstname", "Bo")]),
+        contact("b@x.example", &[("lastname", "Lee")]),
+    ]);
+    let mut existing = stored(9, "b@x.example", &[("firstname", "Bo")], None);
+    let plan = plan_batch(&mut r, 1, |_| Operation::Upsert, &mut existing);
+    let u = &plan.writes[&ObjectType::Contact].updates[0];
+    assert_eq!(u.json, None, "a later row changed it");
+    assert_eq!(u.properties["lastname"], "Lee");
 }
 
 #[test]
@@ -108,6 +130,7 @@ fn create_only_refuses_existing_records_but_not_its_own() {
             key: Some("c@x.example".into()),
             properties: Properties::new(),
             created_by_import: Some(1),
+            json: None,
         });
     let plan = plan_batch(&mut r, 1, |_| Operation::Create, &mut existing);
     assert_eq!(plan.errors.len(), 1);
