@@ -27,11 +27,13 @@ pub(super) type Spent = Box<dyn Send>;
 /// check, record writes, row errors, counters, checkpoint. Returns the counters once it commits
 /// and what to free, or why to stop, with nothing of this batch written.
 ///
-/// `all_new` says the previous batch matched no stored record. A plain batch (keys only: no
-/// record ids, links, secondary or unique values) then skips looking its keys up and inserts
-/// them all, trusting the key index: a key that does exist makes the insert fail, and the batch
-/// is rolled back to its savepoint and written again after the lookup. A fresh import of new
-/// records so spares a key lookup per row, its largest cost in the database after the insert.
+/// `all_new` says the previous batch matched no stored record. On PostgreSQL a plain batch
+/// (keys only: no record ids, links, secondary or unique values) then skips looking its keys
+/// up and inserts them all, trusting the key index: a key that does exist makes the insert
+/// fail, and the batch is rolled back to its savepoint and written again after the lookup. A
+/// fresh import of new records so spares the server a key lookup per row, its largest cost
+/// after the insert. SQLite looks keys up in-process for less than the copy of the batch this
+/// needs, so it always looks.
 #[allow(clippy::too_many_arguments)] // the batch's whole context; bundling it would only rename it
 pub(super) fn write(
     c: &mut DbConnection,
@@ -55,7 +57,8 @@ pub(super) fn write(
         rows_done,
         count_rows,
     };
-    if *all_new && plain(ictx, rows) && !db::records::any_secondary_email(c, portal)? {
+    let server = matches!(c, DbConnection::Postgres(_));
+    if server && *all_new && plain(ictx, rows) && !db::records::any_secondary_email(c, portal)? {
         let kept = rows.to_vec();
         c.batch_execute("SAVEPOINT assumed_new")?;
         match apply(c, ctx, ictx, &at, file, rows, counters, BTreeMap::new()) {
