@@ -1,6 +1,7 @@
-//! One batch, one transaction: the cancel check, record writes (with associations, secondary
-//! emails and unique values), row errors, counters and the job checkpoint commit together, so a
-//! restarted worker resumes after the last commit and never writes a row twice.
+//! One batch's writes: the cancel check, record writes (with associations, secondary emails and
+//! unique values), row errors, counters and the job checkpoint, inside the transaction
+//! `run::consume` groups batches into. They commit together, so a restarted worker resumes after
+//! the last commit and never writes a row twice.
 
 use super::queue;
 use super::run::{ImportCtx, RunError, Stop};

@@ -130,7 +130,9 @@ fn imports_beyond_the_portals_concurrency_wait_deferred_then_run() {
     let s = TestServer::start_with(|c| {
         c.max_concurrent_imports = 1;
         c.workers = 2;
+        // Small transactions keep the first import going while the other portal's runs.
         c.batch_rows = 50;
+        c.group_commit = std::time::Duration::ZERO;
     });
     let t = s.token(1, &[]);
     let csv = csv_of("Email", 100_000, |i| format!("p{i}@first.example"));
