@@ -321,15 +321,19 @@ fn copy_text(out: &mut String, value: Option<&str>) {
         out.push_str("\\N");
         return;
     };
-    for ch in v.chars() {
-        match ch {
-            '\\' => out.push_str("\\\\"),
-            '\t' => out.push_str("\\t"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            c => out.push(c),
-        }
+    // Runs without a separator are copied whole (nearly every value is one).
+    let mut rest = v;
+    while let Some(i) = rest.find(['\\', '\t', '\n', '\r']) {
+        out.push_str(&rest[..i]);
+        out.push_str(match rest.as_bytes()[i] {
+            b'\\' => "\\\\",
+            b'\t' => "\\t",
+            b'\n' => "\\n",
+            _ => "\\r",
+        });
+        rest = &rest[i + 1..];
     }
+    out.push_str(rest);
 }
 
 /// Replaces the properties (and key) of existing records on behalf of `import_id`: one prepared
@@ -542,4 +546,24 @@ pub fn set_unique_values(
             .execute(c))?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn copy_text_escapes_only_the_separators() {
+        let field = |v: Option<&str>| {
+            let mut out = String::new();
+            super::copy_text(&mut out, v);
+            out
+        };
+        assert_eq!(field(None), "\\N");
+        assert_eq!(field(Some("")), "");
+        assert_eq!(field(Some("{\"a\":\"é😀\"}")), "{\"a\":\"é😀\"}");
+        assert_eq!(
+            field(Some("a\\b\tc\nd\re\\\\")),
+            "a\\\\b\\tc\\nd\\re\\\\\\\\"
+        );
+        assert_eq!(field(Some("\n")), "\\n");
+    }
 }

@@ -28,13 +28,12 @@ pub(super) type Spent = Box<dyn Send>;
 /// check, record writes, row errors, counters, checkpoint. Returns the counters once it commits
 /// and what to free, or why to stop, with nothing of this batch written.
 ///
-/// `all_new` says the previous batch matched no stored record. On PostgreSQL a plain batch
-/// (keys only: no record ids, links, secondary or unique values) then skips looking its keys
-/// up and inserts them all, trusting the key index: a key that does exist makes the insert
-/// fail, and the batch is rolled back to its savepoint and written again after the lookup. A
-/// fresh import of new records so spares the server a key lookup per row, its largest cost
-/// after the insert. SQLite looks keys up in-process for less than the copy of the batch this
-/// needs, so it always looks.
+/// `all_new` says the previous batch matched no stored record. A plain batch (keys only: no
+/// record ids, links, secondary or unique values) that comes with a `copy` of its rows then
+/// skips looking its keys up and inserts them all, trusting the key index: a key that does
+/// exist makes the insert fail, the batch is rolled back to its savepoint, and the copy is
+/// written after the lookup. A fresh import of new records so spares the server a key lookup
+/// per row, its largest cost after the insert (`inserts_unlooked`).
 #[allow(clippy::too_many_arguments)] // the batch's whole context; bundling it would only rename it
 pub(super) fn write(
     c: &mut DbConnection,
@@ -47,6 +46,7 @@ pub(super) fn write(
     counters: &Counters,
     count_rows: bool,
     all_new: &mut bool,
+    copy: Option<Vec<MappedRow>>,
 ) -> Result<Result<(Counters, Spent), Stop>, RunError> {
     let (portal, import_id) = (ictx.portal, ictx.import_id);
     let state = db::imports::get(c, portal, import_id)?.map(|i| i.state);
@@ -58,30 +58,38 @@ pub(super) fn write(
         rows_done,
         count_rows,
     };
-    let server = matches!(c, DbConnection::Postgres(_));
-    if server && *all_new && plain(ictx, rows) && !db::records::any_secondary_email(c, portal)? {
-        let kept = rows.to_vec();
-        c.batch_execute("SAVEPOINT assumed_new")?;
-        match apply(c, ctx, ictx, &at, file, rows, counters, BTreeMap::new()) {
-            Ok(done) => {
-                c.batch_execute("RELEASE SAVEPOINT assumed_new")?;
-                return Ok(Ok(done));
+    let copy = copy.filter(|copy| copy.len() == rows.len() && *all_new && plain(ictx, rows));
+    if let Some(mut copy) = copy {
+        if !db::records::any_secondary_email(c, portal)? {
+            c.batch_execute("SAVEPOINT assumed_new")?;
+            match apply(c, ctx, ictx, &at, file, rows, counters, BTreeMap::new()) {
+                Ok((next, spent)) => {
+                    c.batch_execute("RELEASE SAVEPOINT assumed_new")?;
+                    return Ok(Ok((next, Box::new((spent, copy)) as Spent)));
+                }
+                Err(RunError::Db(DbError::Query(diesel::result::Error::DatabaseError(
+                    diesel::result::DatabaseErrorKind::UniqueViolation,
+                    _,
+                )))) => {
+                    c.batch_execute(
+                        "ROLLBACK TO SAVEPOINT assumed_new; RELEASE SAVEPOINT assumed_new",
+                    )?;
+                    rows.swap_with_slice(&mut copy);
+                }
+                Err(e) => return Err(e),
             }
-            Err(RunError::Db(DbError::Query(diesel::result::Error::DatabaseError(
-                diesel::result::DatabaseErrorKind::UniqueViolation,
-                _,
-            )))) => {
-                c.batch_execute(
-                    "ROLLBACK TO SAVEPOINT assumed_new; RELEASE SAVEPOINT assumed_new",
-                )?;
-                rows.clone_from_slice(&kept);
-            }
-            Err(e) => return Err(e),
         }
     }
     let existing = load_existing(c, portal, rows)?;
     *all_new = existing.values().all(Vec::is_empty);
     apply(c, ctx, ictx, &at, file, rows, counters, existing).map(Ok)
+}
+
+/// Whether batches should come with a copy for `write` to insert them without looking their
+/// keys up: on PostgreSQL, where the lookup is a round of index probes in the server. SQLite
+/// looks keys up in-process for less than the copy costs.
+pub(super) fn inserts_unlooked(backend: db::Backend) -> bool {
+    backend == db::Backend::Postgres
 }
 
 /// Where a batch leaves its file: the job's checkpoint once it commits.

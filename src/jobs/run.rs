@@ -13,7 +13,7 @@ use crate::import::mapping::{Catalogue, FilePlan, MappedRow};
 use crate::import::request::FileSpec;
 use crate::import::source::SourceError;
 use crate::import::{ImportRequest, ImportState, RowError};
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{channel, sync_channel, Receiver, Sender, SyncSender};
 use std::time::Instant;
 
@@ -37,13 +37,19 @@ impl From<diesel::result::Error> for RunError {
 
 /// What the parsing thread hands the writer.
 enum Item {
-    Rows {
-        rows: Vec<MappedRow>,
-        consumed: i64,
-    },
+    Rows(Batch),
     /// The file cannot be mapped at all (e.g. a mapped column is missing).
     FileError(RowError),
     Failed(String),
+}
+
+/// Rows to write, how many lines of the file they stand for, and (when the writer expects to
+/// insert without looking keys up, `batch::write`) a copy of them to retry with, made here
+/// where there is time to spare.
+struct Batch {
+    rows: Vec<MappedRow>,
+    consumed: i64,
+    copy: Option<Vec<MappedRow>>,
 }
 
 /// Why processing stopped before the end.
@@ -214,6 +220,7 @@ fn process_file(
     counters: &mut Counters,
 ) -> Result<Option<Stop>, RunError> {
     let mut writer = ctx.db.bulk_writer()?;
+    let copy_batches = AtomicBool::new(false);
     std::thread::scope(|s| {
         // Two batches in flight: parsing the next while the current one commits uses both cores.
         let (tx, rx) = sync_channel(2);
@@ -222,10 +229,12 @@ fn process_file(
         let db = ctx.db.clone();
         let batch_rows = ctx.config.batch_rows.max(1);
         let (catalogue, import_id) = (ictx.catalogue, ictx.import_id);
+        let copy_batches = &copy_batches;
         s.spawn(move || {
             let out = Handoff {
                 tx,
                 spent: spent_rx,
+                copy_batches,
             };
             produce(db, file, spec, catalogue, import_id, skip, batch_rows, out)
         });
@@ -239,17 +248,32 @@ fn process_file(
             counters,
             rx,
             spent_tx,
+            copy_batches,
         )
     })
 }
 
 /// The parsing thread's ends of its two channels: batches out, spent batches back.
-struct Handoff {
+struct Handoff<'a> {
     tx: SyncSender<Item>,
     spent: Receiver<Spent>,
+    copy_batches: &'a AtomicBool,
 }
 
-impl Handoff {
+impl Handoff<'_> {
+    /// False once the writer has hung up.
+    fn rows(&self, rows: Vec<MappedRow>, consumed: i64) -> bool {
+        let copy = self
+            .copy_batches
+            .load(Ordering::Relaxed)
+            .then(|| rows.clone());
+        self.send(Item::Rows(Batch {
+            rows,
+            consumed,
+            copy,
+        }))
+    }
+
     /// False once the writer has hung up.
     fn send(&self, item: Item) -> bool {
         while self.spent.try_recv().is_ok() {}
@@ -266,7 +290,7 @@ fn produce(
     import_id: i64,
     skip: i64,
     batch_rows: usize,
-    out: Handoff,
+    out: Handoff<'_>,
 ) {
     let mut source = match open_source(db, file, spec) {
         Ok(s) => s,
@@ -294,11 +318,7 @@ fn produce(
             Err(SourceError::Unreadable(e)) => {
                 // Rows so far are committed; the file ends with one file-wide error.
                 if !rows.is_empty() {
-                    let batch = std::mem::take(&mut rows);
-                    if !out.send(Item::Rows {
-                        rows: batch,
-                        consumed,
-                    }) {
+                    if !out.rows(std::mem::take(&mut rows), consumed) {
                         return;
                     }
                 }
@@ -335,17 +355,14 @@ fn produce(
         consumed += 1;
         if rows.len() >= batch_rows {
             let batch = std::mem::replace(&mut rows, Vec::with_capacity(batch_rows));
-            if !out.send(Item::Rows {
-                rows: batch,
-                consumed,
-            }) {
+            if !out.rows(batch, consumed) {
                 return;
             }
             consumed = 0;
         }
     }
     if !rows.is_empty() {
-        out.send(Item::Rows { rows, consumed });
+        out.rows(rows, consumed);
     }
 }
 
@@ -360,6 +377,7 @@ fn consume(
     counters: &mut Counters,
     rx: Receiver<Item>,
     spent: Sender<Spent>,
+    copy_batches: &AtomicBool,
 ) -> Result<Option<Stop>, RunError> {
     let mut done = skip;
     // Tables an import fills have no planner statistics yet; without them PostgreSQL reads
@@ -369,6 +387,7 @@ fn consume(
     let mut held: Option<Item> = None;
     // Whether the last batch matched no stored record (`batch::write`); the first looks.
     let mut all_new = false;
+    let copies_pay = batch::inserts_unlooked(ctx.db.backend());
     while let Some(item) = held.take().or_else(|| rx.recv().ok()) {
         if ctx.shutdown.load(Ordering::Relaxed) {
             return Err(RunError::Shutdown);
@@ -397,6 +416,7 @@ fn consume(
                         counters,
                         false,
                         &mut false,
+                        None,
                     )?;
                     Ok::<_, RunError>(match written {
                         Ok((next, _)) => (next, None),
@@ -405,30 +425,33 @@ fn consume(
                 })?;
                 (next, Some(stop))
             }
-            Item::Rows { rows, consumed } => {
-                let mut pending = Some((rows, consumed));
+            Item::Rows(first) => {
+                let mut pending = Some(first);
                 let (next, upto, stop) = writer.write(|c| {
                     db::relax_commit_durability(c)?;
                     let (mut acc, mut upto) = (*counters, done);
-                    while let Some((mut rows, consumed)) = pending.take() {
+                    while let Some(mut b) = pending.take() {
                         let written = batch::write(
                             c,
                             ctx,
                             ictx,
                             index,
-                            upto + consumed,
+                            upto + b.consumed,
                             file,
-                            &mut rows,
+                            &mut b.rows,
                             &acc,
                             true,
                             &mut all_new,
+                            b.copy.take(),
                         )?;
+                        // Copies for inserting unlooked are made while batches keep being new.
+                        copy_batches.store(all_new && copies_pay, Ordering::Relaxed);
                         match written {
                             Err(stop) => return Ok((acc, upto, Some(stop))),
                             Ok((next, leftovers)) => {
-                                (acc, upto) = (next, upto + consumed);
+                                (acc, upto) = (next, upto + b.consumed);
                                 let _ = spent.send(leftovers);
-                                let _ = spent.send(Box::new(rows));
+                                let _ = spent.send(Box::new(b.rows));
                             }
                         }
                         let left = ctx.config.group_commit.saturating_sub(started.elapsed());
@@ -436,7 +459,7 @@ fn consume(
                             break;
                         }
                         match rx.recv_timeout(left) {
-                            Ok(Item::Rows { rows, consumed }) => pending = Some((rows, consumed)),
+                            Ok(Item::Rows(b)) => pending = Some(b),
                             Ok(other) => held = Some(other),
                             // Nothing more in time, or the file ended: commit what is written.
                             Err(_) => {}
