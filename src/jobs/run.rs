@@ -317,10 +317,8 @@ fn produce(
         let mapped = match next {
             Err(SourceError::Unreadable(e)) => {
                 // Rows so far are committed; the file ends with one file-wide error.
-                if !rows.is_empty() {
-                    if !out.rows(std::mem::take(&mut rows), consumed) {
-                        return;
-                    }
+                if !rows.is_empty() && !out.rows(std::mem::take(&mut rows), consumed) {
+                    return;
                 }
                 out.send(Item::FileError(e));
                 return;
