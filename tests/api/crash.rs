@@ -223,7 +223,9 @@ fn sigterm_stops_within_bounded_time_and_the_import_resumes_at_once() {
     let env = [("HUBPORT_BATCH_ROWS", "100"), ("HUBPORT_LEASE_SECS", "600")];
     let mut server = Process::start(&db, None, &env);
     let token = Process::token(&db, 4);
-    let rows = 20_000;
+    // Enough rows that the import is far from done when the signal comes, with batches grouped
+    // into transactions as by default (the signal ends the group at the next batch).
+    let rows = 100_000;
     let csv = csv_of("Email,First", rows, |i| format!("t{i}@term.example,N{i}"));
     let id = post_import(&server, &token, "term.csv", &csv);
     let until = Instant::now() + Duration::from_secs(60);
