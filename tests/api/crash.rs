@@ -4,7 +4,13 @@
 use crate::support::*;
 use std::time::{Duration, Instant};
 
-const ENV: &[(&str, &str)] = &[("HUBPORT_BATCH_ROWS", "100"), ("HUBPORT_LEASE_SECS", "1")];
+/// Small batches, grouped into short transactions (several batches each), so that kills land
+/// at many points of an import that is still far from done.
+const ENV: &[(&str, &str)] = &[
+    ("HUBPORT_BATCH_ROWS", "100"),
+    ("HUBPORT_GROUP_COMMIT_MS", "20"),
+    ("HUBPORT_LEASE_SECS", "1"),
+];
 
 #[test]
 fn a_killed_import_resumes_without_duplicates_or_losses() {

@@ -54,7 +54,14 @@ fn postgres_restarted_mid_import_the_import_finishes_as_a_clean_run() {
     let cluster = PgCluster::start();
     let db = TestDb::at(cluster.url());
     // The default lease (30 s) and database timeout (2 s): recovery must not wait for a lease.
-    let server = Process::start(&db, None, &[("HUBPORT_BATCH_ROWS", "200")]);
+    let server = Process::start(
+        &db,
+        None,
+        &[
+            ("HUBPORT_BATCH_ROWS", "200"),
+            ("HUBPORT_GROUP_COMMIT_MS", "20"),
+        ],
+    );
     let token = Process::token(&db, 1);
 
     let (rows, bad_every) = (40_000i64, 101);
