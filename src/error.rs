@@ -1,7 +1,7 @@
 //! HTTP-facing errors. `ApiError` is the only type a handler returns; its one `ResponseError`
 //! impl writes HubSpot's error JSON with the request's correlation id (body,
-//! `x-hubspot-correlation-id` header and log line). Per-row import problems are not errors here: they are
-//! `import::RowError` data stored with the import. Storage failures arrive as `DbError`.
+//! `x-hubspot-correlation-id` header and log line). Per-row import problems are not errors here:
+//! they are `import::RowError` data stored with the import. Storage failures arrive as `DbError`.
 
 use crate::http::rate_limit::Limit;
 use actix_web::http::{header, StatusCode};

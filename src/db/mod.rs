@@ -295,9 +295,9 @@ impl Db {
     }
 }
 
-/// 64 MiB, as the reference `sqlite3 .import` gets; a pool connection has 8 MiB (eight of them
-/// stay well inside the memory budget). Held by at most one connection per running import, and
-/// given back when the import's writer is dropped.
+/// 64 MiB, as the reference `sqlite3 .import` gets; a pool connection has 8 MiB (the default
+/// pool of ten stays well inside the memory budget). Held by at most one connection per running
+/// import, and given back when the import's writer is dropped.
 const BULK_CACHE: &str = "PRAGMA cache_size = -65536";
 const DEFAULT_CACHE: &str = "PRAGMA cache_size = -8192";
 const SCAN_CACHE: &str = "PRAGMA cache_size = -1024";

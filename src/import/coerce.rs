@@ -137,8 +137,6 @@ fn is_digits(s: &str) -> bool {
 
 // ---- emails and domains ---------------------------------------------------------------------
 
-/// Trims and lower-cases an email address, rejecting anything that is not a plausible address.
-/// ASCII lower-casing only: Unicode folding could turn look-alikes (e.g. the Kelvin sign) into ASCII.
 /// The normalised alternate key of `ot` (a contact's email, a company's domain); None for deals,
 /// which have none.
 pub fn normalize_key(ot: crate::crm::ObjectType, raw: &str) -> Option<Result<String, CoerceError>> {
@@ -149,6 +147,8 @@ pub fn normalize_key(ot: crate::crm::ObjectType, raw: &str) -> Option<Result<Str
     }
 }
 
+/// Trims and lower-cases an email address, rejecting anything that is not a plausible address.
+/// ASCII lower-casing only: Unicode folding could turn look-alikes (e.g. the Kelvin sign) into ASCII.
 pub fn normalize_email(raw: &str) -> Result<String, CoerceError> {
     let email = raw.trim().to_ascii_lowercase();
     let plausible = email.split_once('@').is_some_and(|(local, domain)| {

@@ -58,8 +58,9 @@ pub(super) fn write(
         rows_done,
         count_rows,
     };
-    let copy = copy.filter(|copy| copy.len() == rows.len() && *all_new && plain(ictx, rows));
-    if let Some(mut copy) = copy {
+    // The copy goes back with the rest of the batch, used or not, to be freed by the parser.
+    let mut copy = copy;
+    if let Some(kept) = copy.as_mut().filter(|_| *all_new && plain(ictx, rows)) {
         if !db::records::any_secondary_email(c, portal)? {
             c.batch_execute("SAVEPOINT assumed_new")?;
             match apply(c, ctx, ictx, &at, file, rows, counters, BTreeMap::new()) {
@@ -74,7 +75,7 @@ pub(super) fn write(
                     c.batch_execute(
                         "ROLLBACK TO SAVEPOINT assumed_new; RELEASE SAVEPOINT assumed_new",
                     )?;
-                    rows.swap_with_slice(&mut copy);
+                    rows.swap_with_slice(kept);
                 }
                 Err(e) => return Err(e),
             }
@@ -82,7 +83,8 @@ pub(super) fn write(
     }
     let existing = load_existing(c, portal, rows)?;
     *all_new = existing.values().all(Vec::is_empty);
-    apply(c, ctx, ictx, &at, file, rows, counters, existing).map(Ok)
+    let (next, spent) = apply(c, ctx, ictx, &at, file, rows, counters, existing)?;
+    Ok(Ok((next, Box::new((spent, copy)) as Spent)))
 }
 
 /// Whether batches should come with a copy for `write` to insert them without looking their
