@@ -177,6 +177,66 @@ fn record_id_column_updates_that_record() {
 }
 
 #[test]
+fn a_record_id_row_can_change_the_records_email_and_others_keep_theirs() {
+    let s = TestServer::start();
+    let t = s.token(1, &[]);
+    let cols = [("Email", "email"), ("First", "firstname")];
+    s.import(
+        &t,
+        &contacts_request("a.csv", "UPSERT", &cols),
+        &[(
+            "a.csv",
+            b"Email,First\nann@x.example,Ann\nbo@x.example,Bo\n",
+        )],
+    );
+    let ann_id = contact(&s, &t, "ann@x.example")["id"].clone();
+    let request = serde_json::json!({"name": "rekey", "files": [{"fileName": "k.csv", "fileImportPage": {"hasHeader": true, "columnMappings": [
+        {"columnObjectTypeId": "0-1", "columnName": "Record ID", "propertyName": "hs_object_id", "columnType": "HUBSPOT_OBJECT_ID"},
+        {"columnObjectTypeId": "0-1", "columnName": "Email", "propertyName": "email"},
+        {"columnObjectTypeId": "0-1", "columnName": "First", "propertyName": "firstname"}]}}]})
+    .to_string();
+    let csv = format!(
+        "Record ID,Email,First\n{},ann.new@x.example,Annie\n",
+        ann_id.as_str().unwrap()
+    );
+    let done = s.import(&t, &request, &[("k.csv", csv.as_bytes())]);
+    assert_eq!(counter(&done, "UPDATED_OBJECTS"), 1, "{done}");
+    // The record is found by its new email, not by the old one.
+    let ann = contact(&s, &t, "ann.new@x.example");
+    assert_eq!(ann["id"], ann_id);
+    assert_eq!(ann["properties"]["email"], "ann.new@x.example");
+    assert_eq!(ann["properties"]["firstname"], "Annie");
+    let old = s.get(
+        &t,
+        "/crm/v3/objects/contacts/ann@x.example?idProperty=email",
+    );
+    assert_eq!(old.status, 404, "{}", old.text);
+    // An update that leaves the email alone keeps it findable.
+    s.import(
+        &t,
+        &contacts_request("b.csv", "UPSERT", &cols),
+        &[(
+            "b.csv",
+            b"Email,First\nbo@x.example,Bob\nann.new@x.example,Ann\n",
+        )],
+    );
+    assert_eq!(
+        contact(&s, &t, "bo@x.example")["properties"]["firstname"],
+        "Bob"
+    );
+    assert_eq!(contact(&s, &t, "ann.new@x.example")["id"], ann_id);
+    // The old email is free again: a row with it creates a new contact.
+    let again = s.import(
+        &t,
+        &contacts_request("c.csv", "UPSERT", &cols),
+        &[("c.csv", b"Email,First\nann@x.example,Other\n")],
+    );
+    assert_eq!(counter(&again, "CREATED_OBJECTS"), 1);
+    assert_ne!(contact(&s, &t, "ann@x.example")["id"], ann_id);
+    assert_eq!(s.all_records(&t, "contacts", "email").len(), 3);
+}
+
+#[test]
 fn the_same_key_twice_in_one_file_is_one_record() {
     let s = TestServer::start_with(|c| c.batch_rows = 2);
     let t = s.token(1, &[]);
