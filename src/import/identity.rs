@@ -4,8 +4,8 @@
 use super::apply::{Properties, RecordRef};
 use super::mapping::{RecordDraft, ADDITIONAL_EMAILS};
 use super::row_error::{ErrorType, RowError};
+use foldhash::HashMap;
 use std::borrow::Cow;
-use std::collections::HashMap;
 
 /// Claims the draft's unique values for `owner`; a value another record holds is refused with
 /// `DUPLICATE_UNIQUE_PROPERTY_VALUE` and left out of the draft.

@@ -6,7 +6,8 @@ use super::apply::{Existing, PlannedAssociation, RecordRef};
 use super::mapping::{LinkTarget, MappedRow};
 use super::row_error::{ErrorType, RowError};
 use crate::crm::{associations, ObjectType};
-use std::collections::{BTreeMap, HashMap, HashSet};
+use foldhash::{HashMap, HashSet, HashSetExt};
+use std::collections::BTreeMap;
 
 /// `row_refs[i]` holds what row i's drafts became; `existing` the stored records the batch
 /// loaded, link targets included. Unresolvable links become row errors.

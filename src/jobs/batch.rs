@@ -17,7 +17,8 @@ use crate::import::mapping::{LinkTarget, MappedRow, ADDITIONAL_EMAILS};
 use crate::import::request::Operation;
 use crate::import::ImportState;
 use diesel::connection::SimpleConnection;
-use std::collections::{BTreeMap, HashSet};
+use foldhash::HashSet;
+use std::collections::BTreeMap;
 
 /// What a committed batch leaves behind (its rows, plan, loaded records), handed back to the
 /// parsing thread to be freed there: dropping maps and strings is work, and the writing thread
@@ -280,7 +281,7 @@ fn load_existing(
         ids.dedup();
         keys.sort_unstable();
         keys.dedup();
-        let mut found = db::records::find_by_keys(c, portal, ot, &keys, true)?;
+        let mut found = db::records::lock_by_keys(c, portal, ot, &keys)?;
         if ot == ObjectType::Contact {
             // Emails that are no contact's primary one may be someone's secondary one.
             let primary: HashSet<&str> = found.iter().filter_map(|r| r.key.as_deref()).collect();
@@ -297,7 +298,7 @@ fn load_existing(
             ids.sort_unstable();
             ids.dedup();
         }
-        found.extend(db::records::find_by_ids(c, portal, ot, &ids, true)?);
+        found.extend(db::records::lock_by_ids(c, portal, ot, &ids)?);
         found.sort_by_key(|r| r.id);
         found.dedup_by_key(|r| r.id);
         let existing = found
