@@ -179,6 +179,7 @@ impl Db {
     pub fn connect(url: &str, pool_size: u32, timeout: Duration) -> Result<Db, DbError> {
         let (backend, target) = parse_url(url)?;
         if backend == Backend::Sqlite {
+            keep_c_allocator_small();
             if let Some(dir) = std::path::Path::new(&target).parent() {
                 if !dir.as_os_str().is_empty() {
                     std::fs::create_dir_all(dir).map_err(|e| {
@@ -246,6 +247,7 @@ impl Db {
     /// A connection kept for the batches of one import, with a page cache big enough to hold
     /// the key indexes it probes and extends (SQLite; PostgreSQL caches in the server).
     pub fn bulk_writer(&self) -> Result<BulkWriter, DbError> {
+        release_free_memory();
         Ok(BulkWriter {
             conn: self.sized_conn(BULK_CACHE)?,
             gate: self.gate.clone(),
@@ -302,6 +304,34 @@ const BULK_CACHE: &str = "PRAGMA cache_size = -65536";
 const DEFAULT_CACHE: &str = "PRAGMA cache_size = -8192";
 const SCAN_CACHE: &str = "PRAGMA cache_size = -1024";
 
+/// SQLite allocates through the C allocator, whose per-thread arenas keep what was freed. Left
+/// alone, an import and a re-import of a million rows peaked at 270 MiB instead of 190: the
+/// 1 MiB buffers of each stored upload chunk stayed in the arenas of the threads that wrote
+/// them (glibc serves such sizes from its arenas once one has been freed), and each import's
+/// 64 MiB cache came on top of the previous one's.
+///
+/// So buffers from 256 KiB up are always mapped on their own and unmapped when freed.
+fn keep_c_allocator_small() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        static ONCE: std::sync::Once = std::sync::Once::new();
+        // SAFETY: mallopt only changes a threshold of the C allocator.
+        ONCE.call_once(|| unsafe {
+            libc::mallopt(libc::M_MMAP_THRESHOLD, 256 << 10);
+        });
+    }
+}
+
+/// Gives the C allocator's free memory back to the system (see `keep_c_allocator_small`):
+/// called when an import's cache is given back and before the next one fills.
+fn release_free_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only returns free memory of the C allocator to the system.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
 /// A pooled connection with its own SQLite page cache size while it is held.
 pub struct SizedConn(PooledConn);
 
@@ -323,6 +353,7 @@ impl Drop for SizedConn {
         if let DbConnection::Sqlite(c) = &mut *self.0 {
             // Back to the pool's size; shrinking frees the pages it no longer may hold.
             let _ = c.batch_execute(DEFAULT_CACHE);
+            release_free_memory();
         }
     }
 }

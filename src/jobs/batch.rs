@@ -12,7 +12,9 @@ use crate::db::errors::NewImportError;
 use crate::db::files::FileRow;
 use crate::db::records::{NewRecord, RecordUpdate};
 use crate::db::{self, now, DbConnection, DbError};
-use crate::import::apply::{aliases_of, plan_batch, to_json, Counters, Existing, RecordRef};
+use crate::import::apply::{
+    aliases_of, from_json, plan_batch, to_json, Counters, Existing, RecordRef,
+};
 use crate::import::mapping::{LinkTarget, MappedRow, ADDITIONAL_EMAILS};
 use crate::import::request::Operation;
 use crate::import::ImportState;
@@ -304,7 +306,7 @@ fn load_existing(
         let existing = found
             .into_iter()
             .map(|r| {
-                let properties = serde_json::from_str(&r.properties)
+                let properties = from_json(&r.properties)
                     .map_err(|e| DbError::Corrupt(format!("{} {}: {e}", ot.singular(), r.id)))?;
                 Ok(Existing {
                     id: r.id,

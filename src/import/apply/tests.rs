@@ -287,3 +287,19 @@ fn json_written_while_parsing_is_what_the_plan_creates() {
     assert_eq!(ins[1].properties["hs_object_source"], "IMPORT");
     assert_eq!(ins[1].properties["hs_object_source_id"], "42");
 }
+
+#[test]
+fn stored_properties_read_back_as_written_in_any_order() {
+    let p: Properties = [("zeta", "1"), ("a\"b", "é\n"), ("email", "x@y.io")]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    assert_eq!(from_json(&to_json(&p)).unwrap(), p);
+    let unsorted = from_json(r#"{"b":"2","a":"1","b":"3"}"#).unwrap();
+    assert_eq!(
+        unsorted.into_iter().collect::<Vec<_>>(),
+        vec![("a".into(), "1".into()), ("b".into(), "3".into())]
+    );
+    assert!(from_json(r#"{"a":1}"#).is_err());
+    assert!(from_json(r#"{"a":"1"} x"#).is_err());
+}
