@@ -169,6 +169,8 @@ pub type PooledConn = r2d2::PooledConnection<Manager>;
 pub struct Db {
     pool: r2d2::Pool<Manager>,
     backend: Backend,
+    /// What the pool connects to, for `own_conn`.
+    target: std::sync::Arc<str>,
     gate: Option<std::sync::Arc<WriteGate>>,
 }
 
@@ -204,12 +206,16 @@ impl Db {
             // server restart the dead ones are dropped and replaced instead of failing a request.
             .test_on_check_out(true)
             .error_handler(Box::<ConnectErrors>::default())
-            .build(Manager { backend, target })
+            .build(Manager {
+                backend,
+                target: target.clone(),
+            })
             .map_err(|e| DbError::Unavailable(e.to_string()))?;
         let gate = (backend == Backend::Sqlite).then(Default::default);
         Ok(Db {
             pool,
             backend,
+            target: target.into(),
             gate,
         })
     }
@@ -226,6 +232,19 @@ impl Db {
 
     pub fn conn(&self) -> Result<PooledConn, DbError> {
         Ok(self.pool.get()?)
+    }
+
+    /// A connection of its own, outside the pool, for work that speeds an import up but must
+    /// never take a connection an API request is waiting for (`jobs::batch::ReadAhead`).
+    pub fn own_conn(&self) -> Result<DbConnection, DbError> {
+        use r2d2::ManageConnection;
+        let manager = Manager {
+            backend: self.backend,
+            target: self.target.to_string(),
+        };
+        manager
+            .connect()
+            .map_err(|e| DbError::Unavailable(e.to_string()))
     }
 
     /// Whether a working connection can be had (within the pool's timeout).

@@ -155,6 +155,76 @@ pub fn lock_by_keys(
     }
 }
 
+/// An `ImportTarget` read without a lock, ahead of the batch that rewrites it, with its row
+/// version: PostgreSQL's `xmin`, the transaction that wrote this version of the row.
+#[derive(Debug, QueryableByName)]
+pub struct Peeked {
+    #[diesel(embed)]
+    pub target: ImportTarget,
+    #[diesel(sql_type = BigInt)]
+    pub version: i64,
+}
+
+#[derive(QueryableByName)]
+struct Version {
+    #[diesel(sql_type = BigInt)]
+    id: i64,
+    #[diesel(sql_type = BigInt)]
+    version: i64,
+}
+
+/// PostgreSQL: the records whose key is one of `keys`, unlocked, with their versions (for
+/// `lock_versions` to confirm); nothing on SQLite or for objects without a key.
+pub fn peek_by_keys(
+    conn: &mut DbConnection,
+    portal: PortalId,
+    ot: ObjectType,
+    keys: &[String],
+) -> Result<Vec<Peeked>, DbError> {
+    use diesel::RunQueryDsl;
+    let (DbConnection::Postgres(c), Some(col)) = (conn, ot.alternate_key()) else {
+        return Ok(Vec::new());
+    };
+    if keys.is_empty() {
+        return Ok(Vec::new());
+    }
+    let q = format!(
+        "SELECT id, {col} AS key, {TARGET_COLUMNS}, xmin::text::bigint AS version FROM {} \
+         WHERE portal_id = $1 AND {col} = ANY($2)",
+        ot.table()
+    );
+    Ok(diesel::sql_query(q)
+        .bind::<BigInt, _>(portal.0)
+        .bind::<Array<Text>, _>(keys)
+        .load(c)?)
+}
+
+/// PostgreSQL: locks the records `ids` as `lock_by_ids` does, reading only their versions
+/// (id, version); nothing on SQLite.
+pub fn lock_versions(
+    conn: &mut DbConnection,
+    portal: PortalId,
+    ot: ObjectType,
+    ids: &[i64],
+) -> Result<Vec<(i64, i64)>, DbError> {
+    use diesel::RunQueryDsl;
+    let DbConnection::Postgres(c) = conn else {
+        return Ok(Vec::new());
+    };
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let q = format!(
+        "SELECT id, xmin::text::bigint AS version FROM {} WHERE portal_id = $1 AND id = ANY($2) FOR UPDATE",
+        ot.table()
+    );
+    let rows: Vec<Version> = diesel::sql_query(q)
+        .bind::<BigInt, _>(portal.0)
+        .bind::<Array<BigInt>, _>(ids)
+        .load(c)?;
+    Ok(rows.into_iter().map(|v| (v.id, v.version)).collect())
+}
+
 /// The values a lookup matches a column against.
 enum Among<'a> {
     Ids(&'a [i64]),

@@ -197,14 +197,19 @@ pub fn from_json(json: &str) -> Result<Properties, serde_json::Error> {
 
 /// Writes, on the parsing thread, the JSON each contact or company draft would create its record
 /// with, so the writing thread (the busier one) need not when the draft does create one
-/// unchanged. The provenance goes into the draft's map only while it is written out.
-pub fn prepare_creation(row: &mut MappedRow, import_id: i64) {
+/// unchanged; not for drafts known to match a `stored` record. The provenance goes into the
+/// draft's map only while it is written out.
+pub fn prepare_creation(
+    row: &mut MappedRow,
+    import_id: i64,
+    stored: impl Fn(&RecordDraft) -> bool,
+) {
     const SOURCE: &str = "hs_object_source";
     const SOURCE_ID: &str = "hs_object_source_id";
     for d in &mut row.drafts {
         let ot = d.object_type;
         // Deals get defaults for a new record; drafts with secondary emails change on planning.
-        if ot == ObjectType::Deal || !d.aliases.is_empty() {
+        if ot == ObjectType::Deal || !d.aliases.is_empty() || stored(d) {
             continue;
         }
         if complete_for_create(ot, &mut d.properties).is_err() {

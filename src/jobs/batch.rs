@@ -50,6 +50,7 @@ pub(super) fn write(
     count_rows: bool,
     all_new: &mut bool,
     copy: Option<Vec<MappedRow>>,
+    read_ahead: Option<ReadAhead>,
 ) -> Result<Result<(Counters, Spent), Stop>, RunError> {
     let (portal, import_id) = (ictx.portal, ictx.import_id);
     let state = db::imports::get(c, portal, import_id)?.map(|i| i.state);
@@ -84,17 +85,146 @@ pub(super) fn write(
             }
         }
     }
-    let existing = load_existing(c, portal, rows)?;
+    let existing = match read_ahead {
+        Some(ahead) if keys_only(rows) && !db::records::any_secondary_email(c, portal)? => {
+            confirm(c, portal, rows, ahead)?
+        }
+        _ => load_existing(c, portal, rows)?,
+    };
     *all_new = existing.values().all(Vec::is_empty);
     let (next, spent) = apply(c, ctx, ictx, &at, file, rows, counters, existing)?;
     Ok(Ok((next, Box::new((spent, copy)) as Spent)))
 }
 
 /// Whether batches should come with a copy for `write` to insert them without looking their
-/// keys up: on PostgreSQL, where the lookup is a round of index probes in the server. SQLite
-/// looks keys up in-process for less than the copy costs.
+/// keys up, or else with their stored records read ahead (`ReadAhead`): on PostgreSQL, where
+/// the lookup is a round of index probes in the server. SQLite looks keys up in-process for less
+/// than the copy costs, and its rows have no version to confirm a read-ahead with.
 pub(super) fn inserts_unlooked(backend: db::Backend) -> bool {
     backend == db::Backend::Postgres
+}
+
+/// The stored records a batch's keys matched, read by the parsing thread on its own connection
+/// while the writer commits earlier batches, with their versions. The writer trusts a record
+/// only if locking it finds the same version, so a record changed since (by an earlier batch of
+/// this import or by anyone else) is read again, and keys that matched nothing are looked up
+/// again: they may have been created since. Reading and parsing the records was half of a
+/// re-import's writing thread, and its lookup one of the server's two busiest statements; the
+/// writer now locks by id and reads two numbers a record.
+pub(super) struct ReadAhead(BTreeMap<ObjectType, Vec<(Existing, i64)>>);
+
+impl ReadAhead {
+    /// The keys of each object type that matched a stored record.
+    pub(super) fn matched_keys(&self) -> foldhash::HashSet<(ObjectType, &str)> {
+        self.0
+            .iter()
+            .flat_map(|(ot, found)| {
+                found
+                    .iter()
+                    .filter_map(|(e, _)| e.key.as_deref().map(|k| (*ot, k)))
+            })
+            .collect()
+    }
+}
+
+/// Reads ahead the records a batch of keys-only drafts matches; None for other batches, or when
+/// the read fails (the writer then looks the keys up itself).
+pub(super) fn read_ahead(
+    c: &mut DbConnection,
+    portal: PortalId,
+    rows: &[MappedRow],
+) -> Option<ReadAhead> {
+    if !keys_only(rows) {
+        return None;
+    }
+    let mut out = BTreeMap::new();
+    for ot in ObjectType::ALL
+        .into_iter()
+        .filter(|o| o.alternate_key().is_some())
+    {
+        let keys = batch_keys(rows, ot);
+        if keys.is_empty() {
+            continue;
+        }
+        let peeked = db::records::peek_by_keys(c, portal, ot, &keys).ok()?;
+        let found = peeked
+            .into_iter()
+            .map(|p| Ok((to_existing(ot, p.target)?, p.version)))
+            .collect::<Result<Vec<_>, DbError>>()
+            .ok()?;
+        out.insert(ot, found);
+    }
+    Some(ReadAhead(out))
+}
+
+/// The stored records of a keys-only batch from what was read ahead: those whose version the
+/// lock confirms, plus a fresh locked lookup of every other key.
+fn confirm(
+    c: &mut DbConnection,
+    portal: PortalId,
+    rows: &[MappedRow],
+    ahead: ReadAhead,
+) -> Result<BTreeMap<ObjectType, Vec<Existing>>, DbError> {
+    let mut ahead = ahead.0;
+    let mut out = BTreeMap::new();
+    for ot in ObjectType::ALL
+        .into_iter()
+        .filter(|o| o.alternate_key().is_some())
+    {
+        let keys = batch_keys(rows, ot);
+        if keys.is_empty() {
+            continue;
+        }
+        let peeked = ahead.remove(&ot).unwrap_or_default();
+        let ids: Vec<i64> = peeked.iter().map(|(e, _)| e.id).collect();
+        let current: foldhash::HashMap<i64, i64> = db::records::lock_versions(c, portal, ot, &ids)?
+            .into_iter()
+            .collect();
+        let mut existing: Vec<Existing> = peeked
+            .into_iter()
+            .filter(|(e, version)| current.get(&e.id) == Some(version))
+            .map(|(e, _)| e)
+            .collect();
+        let confirmed: HashSet<&str> = existing.iter().filter_map(|e| e.key.as_deref()).collect();
+        let others: Vec<String> = keys
+            .into_iter()
+            .filter(|k| !confirmed.contains(k.as_str()))
+            .collect();
+        let found = db::records::lock_by_keys(c, portal, ot, &others)?;
+        for r in found {
+            if !existing.iter().any(|e| e.id == r.id) {
+                existing.push(to_existing(ot, r)?);
+            }
+        }
+        out.insert(ot, existing);
+    }
+    Ok(out)
+}
+
+/// The distinct keys the drafts of `ot` name, sorted.
+fn batch_keys(rows: &[MappedRow], ot: ObjectType) -> Vec<String> {
+    let mut keys: Vec<String> = rows
+        .iter()
+        .flat_map(|r| r.drafts.iter())
+        .filter(|d| d.object_type == ot)
+        .filter_map(|d| d.key.clone())
+        .collect();
+    keys.sort_unstable();
+    keys.dedup();
+    keys
+}
+
+/// A stored record with its properties parsed.
+fn to_existing(ot: ObjectType, r: db::records::ImportTarget) -> Result<Existing, DbError> {
+    let properties = from_json(&r.properties)
+        .map_err(|e| DbError::Corrupt(format!("{} {}: {e}", ot.singular(), r.id)))?;
+    Ok(Existing {
+        id: r.id,
+        key: r.key,
+        properties,
+        created_by_import: r.created_by_import,
+        json: Some(r.properties),
+    })
 }
 
 /// Where a batch leaves its file: the job's checkpoint once it commits.
@@ -106,12 +236,18 @@ struct Checkpoint {
 
 /// Whether every draft of the batch names its record by key alone, in an import that may create.
 fn plain(ictx: &ImportCtx, rows: &[MappedRow]) -> bool {
+    keys_only(rows)
+        && rows
+            .iter()
+            .flat_map(|r| r.drafts.iter())
+            .all(|d| ictx.request.operation(d.object_type) != Operation::Update)
+}
+
+/// Whether every draft of the batch names its record by key alone: no record ids, links,
+/// secondary or unique values.
+fn keys_only(rows: &[MappedRow]) -> bool {
     rows.iter().flat_map(|r| r.drafts.iter()).all(|d| {
-        d.id.is_none()
-            && d.links.is_empty()
-            && d.aliases.is_empty()
-            && d.unique.is_empty()
-            && ictx.request.operation(d.object_type) != Operation::Update
+        d.id.is_none() && d.links.is_empty() && d.aliases.is_empty() && d.unique.is_empty()
     })
 }
 
@@ -305,17 +441,7 @@ fn load_existing(
         found.dedup_by_key(|r| r.id);
         let existing = found
             .into_iter()
-            .map(|r| {
-                let properties = from_json(&r.properties)
-                    .map_err(|e| DbError::Corrupt(format!("{} {}: {e}", ot.singular(), r.id)))?;
-                Ok(Existing {
-                    id: r.id,
-                    key: r.key,
-                    properties,
-                    created_by_import: r.created_by_import,
-                    json: Some(r.properties),
-                })
-            })
+            .map(|r| to_existing(ot, r))
             .collect::<Result<Vec<_>, DbError>>()?;
         out.insert(ot, existing);
     }

@@ -9,7 +9,7 @@ use crate::crm::{ObjectType, PortalId};
 use crate::db::files::FileRow;
 use crate::db::{self, BulkWriter, DbError};
 use crate::import::apply::{prepare_creation, Counters};
-use crate::import::mapping::{Catalogue, FilePlan, MappedRow};
+use crate::import::mapping::{Catalogue, FilePlan, MappedRow, RecordDraft};
 use crate::import::request::FileSpec;
 use crate::import::source::SourceError;
 use crate::import::{ImportRequest, ImportState, RowError};
@@ -45,11 +45,12 @@ enum Item {
 
 /// Rows to write, how many lines of the file they stand for, and (when the writer expects to
 /// insert without looking keys up, `batch::write`) a copy of them to retry with, made here
-/// where there is time to spare.
+/// where there is time to spare, or else the stored records they match, read ahead here.
 struct Batch {
     rows: Vec<MappedRow>,
     consumed: i64,
     copy: Option<Vec<MappedRow>>,
+    read_ahead: Option<batch::ReadAhead>,
 }
 
 /// Why processing stopped before the end.
@@ -230,13 +231,20 @@ fn process_file(
         let batch_rows = ctx.config.batch_rows.max(1);
         let (catalogue, import_id) = (ictx.catalogue, ictx.import_id);
         let copy_batches = &copy_batches;
+        let portal = ictx.portal;
         s.spawn(move || {
+            // Its own connection: the pool's are for the writer and the API.
+            let read_ahead = batch::inserts_unlooked(db.backend())
+                .then(|| db.own_conn().ok().map(|c| (c, portal)))
+                .flatten();
             let out = Handoff {
                 tx,
                 spent: spent_rx,
                 copy_batches,
+                read_ahead,
+                import_id,
             };
-            produce(db, file, spec, catalogue, import_id, skip, batch_rows, out)
+            produce(db, file, spec, catalogue, skip, batch_rows, out)
         });
         consume(
             ctx,
@@ -258,11 +266,31 @@ struct Handoff<'a> {
     tx: SyncSender<Item>,
     spent: Receiver<Spent>,
     copy_batches: &'a AtomicBool,
+    /// Where batches are read ahead (`batch::ReadAhead`), on backends where that pays.
+    read_ahead: Option<(db::DbConnection, PortalId)>,
+    import_id: i64,
 }
 
 impl Handoff<'_> {
-    /// False once the writer has hung up.
-    fn rows(&self, rows: Vec<MappedRow>, consumed: i64) -> bool {
+    /// Hands a batch over, having written the JSON of the records it may create
+    /// (`prepare_creation`). False once the writer has hung up.
+    fn rows(&mut self, mut rows: Vec<MappedRow>, consumed: i64) -> bool {
+        let read_ahead = match (
+            self.copy_batches.load(Ordering::Relaxed),
+            &mut self.read_ahead,
+        ) {
+            (false, Some((conn, portal))) => batch::read_ahead(conn, *portal, &rows),
+            _ => None,
+        };
+        let matched = read_ahead.as_ref().map(batch::ReadAhead::matched_keys);
+        let stored = |d: &RecordDraft| match (&matched, &d.key) {
+            (Some(m), Some(k)) => m.contains(&(d.object_type, k.as_str())),
+            _ => false,
+        };
+        for row in &mut rows {
+            prepare_creation(row, self.import_id, stored);
+        }
+        drop(matched);
         let copy = self
             .copy_batches
             .load(Ordering::Relaxed)
@@ -271,6 +299,7 @@ impl Handoff<'_> {
             rows,
             consumed,
             copy,
+            read_ahead,
         }))
     }
 
@@ -287,10 +316,9 @@ fn produce(
     file: &FileRow,
     spec: &FileSpec,
     catalogue: &Catalogue,
-    import_id: i64,
     skip: i64,
     batch_rows: usize,
-    out: Handoff<'_>,
+    mut out: Handoff<'_>,
 ) {
     let mut source = match open_source(db, file, spec) {
         Ok(s) => s,
@@ -332,9 +360,7 @@ fn produce(
                 if seen <= skip {
                     continue;
                 }
-                let mut mapped = plan.map_row(row);
-                prepare_creation(&mut mapped, import_id);
-                mapped
+                plan.map_row(row)
             }
             Ok(Err(broken)) => {
                 seen += 1;
@@ -415,6 +441,7 @@ fn consume(
                         false,
                         &mut false,
                         None,
+                        None,
                     )?;
                     Ok::<_, RunError>(match written {
                         Ok((next, _)) => (next, None),
@@ -441,6 +468,7 @@ fn consume(
                             true,
                             &mut all_new,
                             b.copy.take(),
+                            b.read_ahead.take(),
                         )?;
                         // Copies for inserting unlooked are made while batches keep being new.
                         copy_batches.store(all_new && copies_pay, Ordering::Relaxed);

@@ -316,6 +316,67 @@ fn a_stored_key_after_batches_of_new_ones_updates_its_record() {
 }
 
 #[test]
+fn a_record_three_batches_change_keeps_every_change() {
+    // Two rows per batch, nearly every batch matching stored records. On PostgreSQL the parsing thread
+    // reads each batch's records ahead, while the writer may not have committed the earlier
+    // batches yet: each of zed's rows must merge into what the rows before it wrote, not into
+    // the version read ahead.
+    let s = TestServer::start_with(|c| c.batch_rows = 2);
+    let t = s.token(1, &[]);
+    let cols = [
+        ("Email", "email"),
+        ("First", "firstname"),
+        ("Last", "lastname"),
+        ("City", "city"),
+    ];
+    let import = |csv: &str| {
+        let done = s.import(
+            &t,
+            &contacts_request("f.csv", "UPSERT", &cols),
+            &[("f.csv", csv.as_bytes())],
+        );
+        ["CREATED_OBJECTS", "UPDATED_OBJECTS", "ERRORS"].map(|c| counter(&done, c))
+    };
+    let stored: String = (0..30)
+        .map(|i| format!("s{i}@x.example,S{i},,\n"))
+        .collect();
+    import(&format!(
+        "Email,First,Last,City\nzed@x.example,Zed,,\n{stored}"
+    ));
+    let mut csv = String::from("Email,First,Last,City\nzed@x.example,Zed1,L1,\n");
+    for i in 0..30 {
+        csv.push_str(&format!("s{i}@x.example,T{i},,\n"));
+        if i == 3 {
+            csv.push_str("new@x.example,New,,\n");
+        }
+        if i == 6 {
+            csv.push_str("zed@x.example,Zed2,,\n");
+        }
+        if i == 10 {
+            csv.push_str("new@x.example,,,Oslo\n");
+        }
+        if i == 14 {
+            csv.push_str("zed@x.example,,,Paris\n");
+        }
+    }
+    assert_eq!(import(&csv), [1, 34, 0]);
+    let zed = contact(&s, &t, "zed@x.example")["properties"].clone();
+    let got = ["firstname", "lastname", "city"].map(|p| zed[p].as_str().unwrap_or_default());
+    assert_eq!(got, ["Zed2", "L1", "Paris"], "{zed}");
+    // A key new to the portal, twice: the second row finds what the first created.
+    let new = contact(&s, &t, "new@x.example")["properties"].clone();
+    assert_eq!(
+        (&new["firstname"], &new["city"]),
+        (&"New".into(), &"Oslo".into())
+    );
+    assert_eq!(
+        contact(&s, &t, "s29@x.example")["properties"]["firstname"],
+        "T29"
+    );
+    assert_eq!(s.all_records(&t, "contacts", "email").len(), 32);
+}
+
+#[test]
 fn lifecycle_stage_only_moves_forward_and_phones_get_e164() {
     let s = TestServer::start();
     let t = s.token(1, &[]);

@@ -260,7 +260,7 @@ fn json_written_while_parsing_is_what_the_plan_creates() {
         contact("b@x.example", &[("lastname", "Berg")]),
     ]);
     for row in &mut r {
-        prepare_creation(row, 42);
+        prepare_creation(row, 42, |_| false);
     }
     // The draft's own map is left as it was.
     assert_eq!(r[0].drafts[0].properties["hs_object_source"], "CSV");
