@@ -190,9 +190,9 @@ fn confirm(
             .into_iter()
             .filter(|k| !confirmed.contains(k.as_str()))
             .collect();
-        let found = db::records::lock_by_keys(c, portal, ot, &others)?;
-        for r in found {
-            if !existing.iter().any(|e| e.id == r.id) {
+        let have: HashSet<i64> = existing.iter().map(|e| e.id).collect();
+        for r in db::records::lock_by_keys(c, portal, ot, &others)? {
+            if !have.contains(&r.id) {
                 existing.push(to_existing(ot, r)?);
             }
         }
