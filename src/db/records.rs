@@ -383,7 +383,7 @@ fn stamp(conn: &DbConnection, t: chrono::NaiveDateTime) -> Val {
     }
 }
 
-/// A TIMESTAMP as text, the way diesel writes one to SQLite and COPY reads one.
+/// A TIMESTAMP as text, the way diesel writes one to SQLite.
 fn stamp_text(t: chrono::NaiveDateTime) -> String {
     t.format("%Y-%m-%d %H:%M:%S%.f").to_string()
 }
@@ -398,8 +398,8 @@ fn copy_insert(
     rows: &[NewRecord],
     t: chrono::NaiveDateTime,
 ) -> Result<Vec<i64>, DbError> {
+    use diesel::pg::CopyFormat;
     use diesel::{ExecuteCopyFromDsl, RunQueryDsl};
-    use std::fmt::Write as _;
     let mut ids: Vec<i64> = diesel::sql_query(format!(
         "SELECT nextval('{}_id_seq') AS id FROM generate_series(1, $1)",
         ot.table()
@@ -410,55 +410,93 @@ fn copy_insert(
     .map(|r| r.id)
     .collect();
     ids.sort_unstable();
-    let stamp = stamp_text(t);
-    let mut data = String::with_capacity(rows.len() * 320);
+    let mut data = CopyBinary::with_capacity(rows.len() * 400);
+    let keyed = ot.alternate_key().is_some();
     for (r, id) in rows.iter().zip(&ids) {
-        let _ = write!(data, "{id}\t{}\t", portal.0);
-        if ot.alternate_key().is_some() {
-            copy_text(&mut data, r.key.as_deref());
-            data.push('\t');
+        data.row(if keyed { 8 } else { 7 });
+        data.int8(Some(*id));
+        data.int8(Some(portal.0));
+        if keyed {
+            data.text(r.key.as_deref());
         }
-        copy_text(&mut data, Some(&r.properties));
-        let _ = writeln!(data, "\t{stamp}\t{stamp}\t{import_id}\t{import_id}");
+        data.text(Some(&r.properties));
+        data.timestamp(t);
+        data.timestamp(t);
+        data.int8(Some(import_id));
+        data.int8(Some(import_id));
     }
+    let data = data.finish();
     let write = |w: &mut dyn std::io::Write| -> Result<(), diesel::result::Error> {
-        w.write_all(data.as_bytes())
+        w.write_all(&data)
             .map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))
     };
     use super::schema::{companies, contacts, deals};
     match ot {
         ObjectType::Contact => diesel::copy_from(contacts::table)
             .from_raw_data(contacts::table, write)
+            .with_format(CopyFormat::Binary)
             .execute(c)?,
         ObjectType::Company => diesel::copy_from(companies::table)
             .from_raw_data(companies::table, write)
+            .with_format(CopyFormat::Binary)
             .execute(c)?,
         ObjectType::Deal => diesel::copy_from(deals::table)
             .from_raw_data(deals::table, write)
+            .with_format(CopyFormat::Binary)
             .execute(c)?,
     };
     Ok(ids)
 }
 
-/// One field of COPY's text format: `\N` for NULL, backslash escapes for the separators.
-fn copy_text(out: &mut String, value: Option<&str>) {
-    let Some(v) = value else {
-        out.push_str("\\N");
-        return;
-    };
-    // Runs without a separator are copied whole (nearly every value is one).
-    let mut rest = v;
-    while let Some(i) = rest.find(['\\', '\t', '\n', '\r']) {
-        out.push_str(&rest[..i]);
-        out.push_str(match rest.as_bytes()[i] {
-            b'\\' => "\\\\",
-            b'\t' => "\\t",
-            b'\n' => "\\n",
-            _ => "\\r",
-        });
-        rest = &rest[i + 1..];
+/// COPY's binary format: the server stores each field as it comes, where the text format made it
+/// scan every byte of the JSON for escapes and parse the numbers and timestamps back.
+struct CopyBinary(Vec<u8>);
+
+impl CopyBinary {
+    fn with_capacity(n: usize) -> Self {
+        let mut out = Vec::with_capacity(n + 32);
+        // Signature, flags, header extension length.
+        out.extend_from_slice(b"PGCOPY\n\xff\r\n\0");
+        out.extend_from_slice(&0i32.to_be_bytes());
+        out.extend_from_slice(&0i32.to_be_bytes());
+        CopyBinary(out)
     }
-    out.push_str(rest);
+
+    fn row(&mut self, fields: i16) {
+        self.0.extend_from_slice(&fields.to_be_bytes());
+    }
+
+    fn field(&mut self, value: Option<&[u8]>) {
+        match value {
+            None => self.0.extend_from_slice(&(-1i32).to_be_bytes()),
+            Some(v) => {
+                self.0.extend_from_slice(&(v.len() as i32).to_be_bytes());
+                self.0.extend_from_slice(v);
+            }
+        }
+    }
+
+    fn int8(&mut self, v: Option<i64>) {
+        self.field(v.map(i64::to_be_bytes).as_ref().map(|b| &b[..]));
+    }
+
+    fn text(&mut self, v: Option<&str>) {
+        self.field(v.map(str::as_bytes));
+    }
+
+    /// A TIMESTAMP: microseconds since 2000-01-01 00:00.
+    fn timestamp(&mut self, t: chrono::NaiveDateTime) {
+        let epoch = chrono::NaiveDate::from_ymd_opt(2000, 1, 1)
+            .and_then(|d| d.and_hms_opt(0, 0, 0))
+            .expect("a valid date");
+        let micros = (t - epoch).num_microseconds().unwrap_or(i64::MAX);
+        self.field(Some(&micros.to_be_bytes()));
+    }
+
+    fn finish(mut self) -> Vec<u8> {
+        self.0.extend_from_slice(&(-1i16).to_be_bytes());
+        self.0
+    }
 }
 
 /// Replaces the properties (and key) of existing records on behalf of `import_id`: one prepared
@@ -676,19 +714,22 @@ pub fn set_unique_values(
 #[cfg(test)]
 mod tests {
     #[test]
-    fn copy_text_escapes_only_the_separators() {
-        let field = |v: Option<&str>| {
-            let mut out = String::new();
-            super::copy_text(&mut out, v);
-            out
-        };
-        assert_eq!(field(None), "\\N");
-        assert_eq!(field(Some("")), "");
-        assert_eq!(field(Some("{\"a\":\"é😀\"}")), "{\"a\":\"é😀\"}");
-        assert_eq!(
-            field(Some("a\\b\tc\nd\re\\\\")),
-            "a\\\\b\\tc\\nd\\re\\\\\\\\"
-        );
-        assert_eq!(field(Some("\n")), "\\n");
+    fn copy_binary_is_postgresqls_format() {
+        let mut data = super::CopyBinary::with_capacity(0);
+        data.row(3);
+        data.int8(Some(-2));
+        data.text(None);
+        let t = chrono::NaiveDate::from_ymd_opt(2000, 1, 2)
+            .and_then(|d| d.and_hms_micro_opt(0, 0, 1, 5))
+            .unwrap();
+        data.timestamp(t);
+        let mut want = b"PGCOPY\n\xff\r\n\0\0\0\0\0\0\0\0\0\0\x03".to_vec();
+        want.extend_from_slice(&8i32.to_be_bytes());
+        want.extend_from_slice(&(-2i64).to_be_bytes());
+        want.extend_from_slice(&(-1i32).to_be_bytes());
+        want.extend_from_slice(&8i32.to_be_bytes());
+        want.extend_from_slice(&(86_400_000_000i64 + 1_000_005).to_be_bytes());
+        want.extend_from_slice(&(-1i16).to_be_bytes());
+        assert_eq!(data.finish(), want);
     }
 }
