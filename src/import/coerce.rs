@@ -9,7 +9,7 @@ mod number;
 #[cfg(test)]
 mod tests;
 
-pub use datetime::{format_datetime, parse_date, parse_datetime};
+pub use datetime::{format_date, format_datetime, parse_date, parse_datetime};
 pub use number::parse_number;
 
 /// HubSpot's `dateFormat`: how to order day, month and year in dates that are not ISO.
@@ -104,7 +104,7 @@ pub fn coerce_value(
         PropertyType::String if def.name == "domain" => normalize_domain(v)?,
         PropertyType::String | PropertyType::PhoneNumber => v.to_string(),
         PropertyType::Number => parse_number(v)?,
-        PropertyType::Date => parse_date(v, date_format)?.format("%Y-%m-%d").to_string(),
+        PropertyType::Date => format_date(&parse_date(v, date_format)?),
         PropertyType::DateTime => format_datetime(&parse_datetime(v, date_format)?),
         PropertyType::Bool => parse_bool(v)?.to_string(),
         PropertyType::Enumeration => match_enumeration(def, v)?,

@@ -4,9 +4,30 @@ use super::{is_digits, shown, CoerceError, DateFormat};
 use crate::import::row_error::ErrorType;
 use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, NaiveTime, TimeZone, Utc};
 
-/// The stored form of a `datetime` value, e.g. `2027-01-15T00:00:00.000Z`.
+/// The stored form of a `datetime` value, e.g. `2027-01-15T00:00:00.000Z`. Written by hand for
+/// four-digit years: chrono parses its format string again on every call, for every row.
 pub fn format_datetime(dt: &DateTime<Utc>) -> String {
-    dt.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+    use chrono::Timelike;
+    // (chrono's own formatting for other years and for leap seconds)
+    if !(0..=9999).contains(&dt.year()) || dt.nanosecond() >= 1_000_000_000 {
+        return dt.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string();
+    }
+    format!(
+        "{}T{:02}:{:02}:{:02}.{:03}Z",
+        format_date(&dt.date_naive()),
+        dt.hour(),
+        dt.minute(),
+        dt.second(),
+        dt.nanosecond() / 1_000_000
+    )
+}
+
+/// The stored form of a `date` value, e.g. `2027-01-15`.
+pub fn format_date(d: &NaiveDate) -> String {
+    if !(0..=9999).contains(&d.year()) {
+        return d.format("%Y-%m-%d").to_string();
+    }
+    format!("{:04}-{:02}-{:02}", d.year(), d.month(), d.day())
 }
 
 const MONTHS: [&str; 12] = [
@@ -404,5 +425,30 @@ mod tests {
             e.message,
             "'31/02/2027 10:00' is not a valid date-time in DAY_MONTH_YEAR format"
         );
+    }
+}
+
+#[cfg(test)]
+mod format_tests {
+    use super::*;
+
+    #[test]
+    fn stored_forms_match_chronos_formatting() {
+        let cases = [
+            (1, 1, 1, 0, 0, 0, 0),
+            (2027, 1, 15, 9, 5, 7, 123_456_789),
+            (9999, 12, 31, 23, 59, 59, 999_999_999),
+            (10_000, 1, 1, 0, 0, 0, 1_000_000),
+            (-5, 3, 4, 1, 2, 3, 0),
+        ];
+        for (y, mo, d, h, mi, s, ns) in cases {
+            let date = NaiveDate::from_ymd_opt(y, mo, d).unwrap();
+            assert_eq!(format_date(&date), date.format("%Y-%m-%d").to_string());
+            let dt = date.and_hms_nano_opt(h, mi, s, ns).unwrap().and_utc();
+            assert_eq!(
+                format_datetime(&dt),
+                dt.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+            );
+        }
     }
 }
