@@ -138,14 +138,7 @@ pub(super) fn read_ahead(
         return None;
     }
     let mut out = BTreeMap::new();
-    for ot in ObjectType::ALL
-        .into_iter()
-        .filter(|o| o.alternate_key().is_some())
-    {
-        let keys = batch_keys(rows, ot);
-        if keys.is_empty() {
-            continue;
-        }
+    for (ot, keys) in batch_keys(rows) {
         let peeked = db::records::peek_by_keys(c, portal, ot, &keys).ok()?;
         let found = peeked
             .into_iter()
@@ -167,14 +160,7 @@ fn confirm(
 ) -> Result<BTreeMap<ObjectType, Vec<Existing>>, DbError> {
     let mut ahead = ahead.0;
     let mut out = BTreeMap::new();
-    for ot in ObjectType::ALL
-        .into_iter()
-        .filter(|o| o.alternate_key().is_some())
-    {
-        let keys = batch_keys(rows, ot);
-        if keys.is_empty() {
-            continue;
-        }
+    for (ot, keys) in batch_keys(rows) {
         let peeked = ahead.remove(&ot).unwrap_or_default();
         let ids: Vec<i64> = peeked.iter().map(|(e, _)| e.id).collect();
         let current: foldhash::HashMap<i64, i64> = db::records::lock_versions(c, portal, ot, &ids)?
@@ -201,17 +187,22 @@ fn confirm(
     Ok(out)
 }
 
-/// The distinct keys the drafts of `ot` name, sorted.
-fn batch_keys(rows: &[MappedRow], ot: ObjectType) -> Vec<String> {
-    let mut keys: Vec<String> = rows
-        .iter()
-        .flat_map(|r| r.drafts.iter())
-        .filter(|d| d.object_type == ot)
-        .filter_map(|d| d.key.clone())
-        .collect();
-    keys.sort_unstable();
-    keys.dedup();
-    keys
+/// Each object type the batch's drafts name by key, with the distinct keys, sorted.
+fn batch_keys(rows: &[MappedRow]) -> Vec<(ObjectType, Vec<String>)> {
+    let mut by_type: BTreeMap<ObjectType, Vec<String>> = BTreeMap::new();
+    for d in rows.iter().flat_map(|r| r.drafts.iter()) {
+        if let Some(k) = &d.key {
+            by_type.entry(d.object_type).or_default().push(k.clone());
+        }
+    }
+    by_type
+        .into_iter()
+        .map(|(ot, mut keys)| {
+            keys.sort_unstable();
+            keys.dedup();
+            (ot, keys)
+        })
+        .collect()
 }
 
 /// A stored record with its properties parsed.
