@@ -173,30 +173,26 @@ struct Version {
     version: i64,
 }
 
+/// The row version PostgreSQL keeps for free: `xmin`, the transaction that wrote this version.
+const VERSION_COLUMN: &str = "xmin::text::bigint AS version";
+
 /// PostgreSQL: the records whose key is one of `keys`, unlocked, with their versions (for
-/// `lock_versions` to confirm); nothing on SQLite or for objects without a key.
+/// `lock_versions` to confirm); nothing on SQLite, which keeps no row versions, or for objects
+/// without a key.
 pub fn peek_by_keys(
     conn: &mut DbConnection,
     portal: PortalId,
     ot: ObjectType,
     keys: &[String],
 ) -> Result<Vec<Peeked>, DbError> {
-    use diesel::RunQueryDsl;
-    let (DbConnection::Postgres(c), Some(col)) = (conn, ot.alternate_key()) else {
-        return Ok(Vec::new());
-    };
-    if keys.is_empty() {
-        return Ok(Vec::new());
+    let postgres = matches!(conn, DbConnection::Postgres(_));
+    match ot.alternate_key().filter(|_| postgres) {
+        Some(col) => {
+            let columns = format!("{TARGET_COLUMNS}, {VERSION_COLUMN}");
+            find_in(conn, portal, ot, &columns, col, Among::Keys(keys), false)
+        }
+        None => Ok(Vec::new()),
     }
-    let q = format!(
-        "SELECT id, {col} AS key, {TARGET_COLUMNS}, xmin::text::bigint AS version FROM {} \
-         WHERE portal_id = $1 AND {col} = ANY($2)",
-        ot.table()
-    );
-    Ok(diesel::sql_query(q)
-        .bind::<BigInt, _>(portal.0)
-        .bind::<Array<Text>, _>(keys)
-        .load(c)?)
 }
 
 /// PostgreSQL: locks the records `ids` as `lock_by_ids` does, reading only their versions
@@ -207,21 +203,18 @@ pub fn lock_versions(
     ot: ObjectType,
     ids: &[i64],
 ) -> Result<Vec<(i64, i64)>, DbError> {
-    use diesel::RunQueryDsl;
-    let DbConnection::Postgres(c) = conn else {
-        return Ok(Vec::new());
-    };
-    if ids.is_empty() {
+    if !matches!(conn, DbConnection::Postgres(_)) {
         return Ok(Vec::new());
     }
-    let q = format!(
-        "SELECT id, xmin::text::bigint AS version FROM {} WHERE portal_id = $1 AND id = ANY($2) FOR UPDATE",
-        ot.table()
-    );
-    let rows: Vec<Version> = diesel::sql_query(q)
-        .bind::<BigInt, _>(portal.0)
-        .bind::<Array<BigInt>, _>(ids)
-        .load(c)?;
+    let rows: Vec<Version> = find_in(
+        conn,
+        portal,
+        ot,
+        VERSION_COLUMN,
+        "id",
+        Among::Ids(ids),
+        true,
+    )?;
     Ok(rows.into_iter().map(|v| (v.id, v.version)).collect())
 }
 

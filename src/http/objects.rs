@@ -142,7 +142,7 @@ pub fn render(
     linked: Option<&Vec<(ObjectType, i64, i32)>>,
     wants_assoc: bool,
 ) -> Result<SimplePublicObjectWithAssociations, ApiError> {
-    let mut all: BTreeMap<String, String> = serde_json::from_str(&rec.properties)
+    let mut all = crate::import::apply::from_json(&rec.properties)
         .map_err(|e| ApiError::Internal(format!("{} {}: {e}", ot.singular(), rec.id)))?;
     all.insert("hs_object_id".into(), rec.id.to_string());
     all.insert("createdate".into(), iso(rec.created_at));

@@ -36,7 +36,7 @@ pub(super) type Spent = Box<dyn Send>;
 /// skips looking its keys up and inserts them all, trusting the key index: a key that does
 /// exist makes the insert fail, the batch is rolled back to its savepoint, and the copy is
 /// written after the lookup. A fresh import of new records so spares the server a key lookup
-/// per row, its largest cost after the insert (`inserts_unlooked`).
+/// per row, its largest cost after the insert (`spares_server_lookups`).
 #[allow(clippy::too_many_arguments)] // the batch's whole context; bundling it would only rename it
 pub(super) fn write(
     c: &mut DbConnection,
@@ -100,7 +100,7 @@ pub(super) fn write(
 /// keys up, or else with their stored records read ahead (`ReadAhead`): on PostgreSQL, where
 /// the lookup is a round of index probes in the server. SQLite looks keys up in-process for less
 /// than the copy costs, and its rows have no version to confirm a read-ahead with.
-pub(super) fn inserts_unlooked(backend: db::Backend) -> bool {
+pub(super) fn spares_server_lookups(backend: db::Backend) -> bool {
     backend == db::Backend::Postgres
 }
 
@@ -128,7 +128,7 @@ impl ReadAhead {
 }
 
 /// Reads ahead the records a batch of keys-only drafts matches; None for other batches, or when
-/// the read fails (the writer then looks the keys up itself).
+/// the read fails (logged; the writer then looks the keys up itself).
 pub(super) fn read_ahead(
     c: &mut DbConnection,
     portal: PortalId,
@@ -137,17 +137,20 @@ pub(super) fn read_ahead(
     if !keys_only(rows) {
         return None;
     }
-    let mut out = BTreeMap::new();
-    for (ot, keys) in batch_keys(rows) {
-        let peeked = db::records::peek_by_keys(c, portal, ot, &keys).ok()?;
-        let found = peeked
-            .into_iter()
-            .map(|p| Ok((to_existing(ot, p.target)?, p.version)))
-            .collect::<Result<Vec<_>, DbError>>()
-            .ok()?;
-        out.insert(ot, found);
-    }
-    Some(ReadAhead(out))
+    let mut read = || -> Result<ReadAhead, DbError> {
+        let mut out = BTreeMap::new();
+        for (ot, keys) in batch_keys(rows) {
+            let found = db::records::peek_by_keys(c, portal, ot, &keys)?
+                .into_iter()
+                .map(|p| Ok((to_existing(ot, p.target)?, p.version)))
+                .collect::<Result<Vec<_>, DbError>>()?;
+            out.insert(ot, found);
+        }
+        Ok(ReadAhead(out))
+    };
+    read()
+        .map_err(|e| tracing::warn!(error = %e, "could not read a batch ahead; the writer looks its records up"))
+        .ok()
 }
 
 /// The stored records of a keys-only batch from what was read ahead: those whose version the

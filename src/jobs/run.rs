@@ -234,9 +234,16 @@ fn process_file(
         let portal = ictx.portal;
         s.spawn(move || {
             // Its own connection: the pool's are for the writer and the API.
-            let read_ahead = batch::inserts_unlooked(db.backend())
-                .then(|| db.own_conn().ok().map(|c| (c, portal)))
-                .flatten();
+            let read_ahead = match batch::spares_server_lookups(db.backend()) {
+                false => None,
+                true => match db.own_conn() {
+                    Ok(c) => Some((c, portal)),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "no connection to read batches ahead with; the writer looks their records up itself");
+                        None
+                    }
+                },
+            };
             let out = Handoff {
                 tx,
                 spent: spent_rx,
@@ -411,7 +418,7 @@ fn consume(
     let mut held: Option<Item> = None;
     // Whether the last batch matched no stored record (`batch::write`); the first looks.
     let mut all_new = false;
-    let copies_pay = batch::inserts_unlooked(ctx.db.backend());
+    let copies_pay = batch::spares_server_lookups(ctx.db.backend());
     while let Some(item) = held.take().or_else(|| rx.recv().ok()) {
         if ctx.shutdown.load(Ordering::Relaxed) {
             return Err(RunError::Shutdown);

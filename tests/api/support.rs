@@ -518,6 +518,11 @@ pub fn counter(import: &Value, name: &str) -> i64 {
     import["metadata"]["counters"][name].as_i64().unwrap_or(0)
 }
 
+/// An import's [CREATED_OBJECTS, UPDATED_OBJECTS, ERRORS] counters.
+pub fn outcome(import: &Value) -> [i64; 3] {
+    ["CREATED_OBJECTS", "UPDATED_OBJECTS", "ERRORS"].map(|c| counter(import, c))
+}
+
 /// The real `hubport` binary as a child process, for tests that kill it or read its logs.
 pub struct Process {
     pub child: std::process::Child,
