@@ -326,32 +326,37 @@ pub fn insert(
     if let DbConnection::Postgres(c) = conn {
         return copy_insert(c, portal, ot, import_id, &rows, t);
     }
+    // What every row shares is bound once per statement, the rows' own values twice a row: the
+    // binding was a fifth of a fresh import's writing thread with seven binds a row.
     let stamp = stamp(conn, t);
+    let (cols, picks, per_row) = match ot.alternate_key() {
+        Some(k) => (format!("{k}, properties"), "column1, column2", "(?,?)"),
+        None => ("properties".to_string(), "column1", "(?)"),
+    };
     let mut ids = Vec::with_capacity(rows.len());
     let mut rows = rows.into_iter().peekable();
     while rows.peek().is_some() {
         let chunk: Vec<NewRecord> = rows.by_ref().take(INSERT_CHUNK).collect();
-        let (cols, per_row) = match ot.alternate_key() {
-            Some(k) => (format!("portal_id, {k}, properties, created_at, updated_at, created_by_import, updated_by_import"), "(?,?,?,?,?,?,?)"),
-            None => ("portal_id, properties, created_at, updated_at, created_by_import, updated_by_import".to_string(), "(?,?,?,?,?,?)"),
-        };
-        let values = vec![per_row; chunk.len()].join(",");
         let q = format!(
-            "INSERT INTO {} ({cols}) VALUES {values} RETURNING id",
-            ot.table()
+            "INSERT INTO {} (portal_id, {cols}, created_at, updated_at, created_by_import, \
+             updated_by_import) SELECT ?, {picks}, ?, ?, ?, ? FROM (VALUES {}) RETURNING id",
+            ot.table(),
+            vec![per_row; chunk.len()].join(",")
         );
-        let mut vals = Vec::with_capacity(chunk.len() * 7);
+        let mut vals = Vec::with_capacity(chunk.len() * 2 + 5);
+        vals.extend([
+            Val::I64(portal.0),
+            stamp.clone(),
+            stamp.clone(),
+            Val::I64(import_id),
+            Val::I64(import_id),
+        ]);
         let full = chunk.len() == INSERT_CHUNK;
         for r in chunk {
-            vals.push(Val::I64(portal.0));
             if ot.alternate_key().is_some() {
                 vals.push(Val::OptText(r.key));
             }
             vals.push(Val::Text(r.properties));
-            vals.push(stamp.clone());
-            vals.push(stamp.clone());
-            vals.push(Val::I64(import_id));
-            vals.push(Val::I64(import_id));
         }
         // Ids come from a monotonic sequence evaluated in VALUES order, so sorting the
         // RETURNING rows restores the input order.
