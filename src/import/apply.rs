@@ -13,6 +13,9 @@ use foldhash::{HashMap, HashSet, HashSetExt};
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
+mod json;
+pub use json::{from_json, to_json};
+
 pub type Properties = BTreeMap<String, String>;
 
 /// A stored record as the engine needs it.
@@ -157,55 +160,25 @@ fn creation_properties(
     Ok(props)
 }
 
+/// The provenance every record an import creates carries.
+const SOURCE: &str = "hs_object_source";
+const SOURCE_ID: &str = "hs_object_source_id";
+
 fn add_provenance(props: &mut Properties, import_id: i64) {
-    props.insert("hs_object_source".into(), "IMPORT".into());
-    props.insert("hs_object_source_id".into(), import_id.to_string());
-}
-
-/// The record's properties as stored.
-pub fn to_json(p: &Properties) -> String {
-    serde_json::to_string(p).unwrap_or_else(|_| "{}".into())
-}
-
-/// A record's stored properties (`to_json`'s output). Collected in order and built in one go:
-/// the document is written sorted, and inserting entries one by one (a tree descent of string
-/// comparisons each, which is what deserialising into the map does) was a tenth of a
-/// re-import's writing thread.
-pub fn from_json(json: &str) -> Result<Properties, serde_json::Error> {
-    struct Entries;
-    impl<'de> serde::de::Visitor<'de> for Entries {
-        type Value = Vec<(String, String)>;
-        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-            f.write_str("an object of string values")
-        }
-        fn visit_map<A: serde::de::MapAccess<'de>>(
-            self,
-            mut map: A,
-        ) -> Result<Self::Value, A::Error> {
-            let mut out = Vec::with_capacity(map.size_hint().unwrap_or(16));
-            while let Some(entry) = map.next_entry()? {
-                out.push(entry);
-            }
-            Ok(out)
-        }
-    }
-    let mut de = serde_json::Deserializer::from_str(json);
-    let entries = serde::Deserializer::deserialize_map(&mut de, Entries)?;
-    de.end()?;
-    Ok(entries.into_iter().collect())
+    props.insert(SOURCE.into(), "IMPORT".into());
+    props.insert(SOURCE_ID.into(), import_id.to_string());
 }
 
 /// Writes, on the parsing thread, the JSON each contact or company draft would create its record
 /// with, so the writing thread (the busier one) need not when the draft does create one
-/// unchanged; not for drafts known to match a `stored` record. The provenance goes into the
-/// draft's map only while it is written out.
+/// unchanged; not for drafts known to match a `stored` record. The provenance is written into
+/// the JSON only, not the draft's map.
 pub fn prepare_creation(
     row: &mut MappedRow,
     import_id: i64,
     stored: impl Fn(&RecordDraft) -> bool,
 ) {
-    const SOURCE: &str = "hs_object_source";
-    const SOURCE_ID: &str = "hs_object_source_id";
+    let import = import_id.to_string();
     for d in &mut row.drafts {
         let ot = d.object_type;
         // Deals get defaults for a new record; drafts with secondary emails change on planning.
@@ -215,15 +188,10 @@ pub fn prepare_creation(
         if complete_for_create(ot, &mut d.properties).is_err() {
             continue;
         }
-        let source = d.properties.insert(SOURCE.into(), "IMPORT".into());
-        let source_id = d.properties.insert(SOURCE_ID.into(), import_id.to_string());
-        d.creation_json = Some(to_json(&d.properties));
-        for (key, old) in [(SOURCE, source), (SOURCE_ID, source_id)] {
-            match old {
-                Some(v) => d.properties.insert(key.into(), v),
-                None => d.properties.remove(key),
-            };
-        }
+        d.creation_json = Some(json::to_json_with(
+            &d.properties,
+            &[(SOURCE, "IMPORT"), (SOURCE_ID, &import)],
+        ));
     }
 }
 
