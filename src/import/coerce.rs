@@ -337,20 +337,31 @@ fn match_option<'a>(def: &'a PropertyDef, token: &str) -> Result<&'a str, Coerce
 /// An explicit `+` wins over the North American guesses: `+46 8 123 4567` has ten digits but
 /// stays Swedish.
 pub fn e164(raw: &str) -> Option<String> {
-    let lower = raw.trim().to_ascii_lowercase();
-    let cut = [lower.find("ext"), lower.find('x')]
-        .into_iter()
-        .flatten()
-        .min()
-        .unwrap_or(lower.len());
-    let main = lower.get(..cut)?;
-    let plus = main.chars().find(|c| c.is_ascii_digit() || *c == '+') == Some('+');
-    let digits: String = main.chars().filter(char::is_ascii_digit).collect();
-    match digits.len() {
-        7..=15 if plus => Some(format!("+{digits}")),
-        _ if plus => None,
-        10 => Some(format!("+1{digits}")),
-        11 if digits.starts_with('1') => Some(format!("+{digits}")),
-        _ => None,
+    let b = raw.trim().as_bytes();
+    // An extension ("x", "ext") ends the number.
+    let cut = (0..b.len())
+        .find(|&i| {
+            b[i].eq_ignore_ascii_case(&b'x')
+                || b.get(i..i + 3)
+                    .is_some_and(|w| w.eq_ignore_ascii_case(b"ext"))
+        })
+        .unwrap_or(b.len());
+    let main = &b[..cut];
+    let plus = main.iter().find(|c| c.is_ascii_digit() || **c == b'+') == Some(&b'+');
+    let mut out = String::with_capacity(18);
+    out.push('+');
+    let digits = main.iter().filter(|c| c.is_ascii_digit()).count();
+    match digits {
+        7..=15 if plus => {}
+        _ if plus => return None,
+        10 => out.push('1'),
+        11 if main.iter().find(|c| c.is_ascii_digit()) == Some(&b'1') => {}
+        _ => return None,
     }
+    out.extend(
+        main.iter()
+            .filter(|c| c.is_ascii_digit())
+            .map(|&c| char::from(c)),
+    );
+    Some(out)
 }
