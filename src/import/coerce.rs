@@ -89,7 +89,11 @@ pub fn coerce_value(
     if v.is_empty() {
         return Ok(None);
     }
-    let chars = v.chars().count();
+    // Counting characters only when the bytes could be too many: a value has at least as many.
+    let chars = match v.len() > MAX_VALUE_CHARS {
+        true => v.chars().count(),
+        false => 0,
+    };
     if chars > MAX_VALUE_CHARS {
         return Err(CoerceError::new(
             ErrorType::InvalidPropertyValueFormat,
