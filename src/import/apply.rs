@@ -37,6 +37,8 @@ pub struct Insert {
     /// `prepare_creation`); `properties` then lacks the provenance the JSON holds. None once a
     /// later row changed the record: `properties` is then the whole record.
     pub json: Option<String>,
+    /// The draft it comes from: row index in the batch, draft index in the row (`restore`).
+    pub source: (usize, usize),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -192,6 +194,37 @@ pub fn prepare_creation(
             &d.properties,
             &[(SOURCE, "IMPORT"), (SOURCE_ID, &import)],
         ));
+    }
+}
+
+/// Whether `restore` can give the batch back its drafts after `plan_batch` planned it against no
+/// stored record: when every draft creates its record unchanged from the JSON the parsing thread
+/// wrote (`prepare_creation`), which holds when each has that JSON and no key repeats.
+pub fn restorable(rows: &[MappedRow]) -> bool {
+    let drafts = || rows.iter().flat_map(|r| r.drafts.iter());
+    if !drafts().all(|d| d.creation_json.is_some() && d.aliases.is_empty() && d.unique.is_empty()) {
+        return false;
+    }
+    let mut keys: Vec<(ObjectType, &str)> = drafts()
+        .filter_map(|d| d.key.as_deref().map(|k| (d.object_type, k)))
+        .collect();
+    let n = keys.len();
+    keys.sort_unstable();
+    keys.dedup();
+    keys.len() == n
+}
+
+/// Puts back into a `restorable` batch what planning it against no stored record took from its
+/// drafts, so that it can be planned again once the records it does match are loaded: a write
+/// that assumed its keys new and was refused by the key index then needs no copy of the batch.
+pub fn restore(rows: &mut [MappedRow], plan: &mut BatchPlan) {
+    for w in plan.writes.values_mut() {
+        for insert in &mut w.inserts {
+            let (i, j) = insert.source;
+            let draft = &mut rows[i].drafts[j];
+            draft.properties = std::mem::take(&mut insert.properties);
+            draft.creation_json = insert.json.take();
+        }
     }
 }
 
@@ -364,6 +397,7 @@ pub fn plan_batch(
                         key: draft.key.clone(),
                         properties: props,
                         json,
+                        source: (i, j),
                     });
                     plan.counters.created += 1;
                 }

@@ -13,7 +13,8 @@ use crate::db::files::FileRow;
 use crate::db::records::{NewRecord, RecordUpdate};
 use crate::db::{self, now, DbConnection, DbError};
 use crate::import::apply::{
-    aliases_of, from_json, plan_batch, to_json, Counters, Existing, RecordRef,
+    aliases_of, from_json, plan_batch, restorable, restore, to_json, BatchPlan, Counters, Existing,
+    RecordRef,
 };
 use crate::import::mapping::{LinkTarget, MappedRow, ADDITIONAL_EMAILS};
 use crate::import::request::Operation;
@@ -32,11 +33,11 @@ pub(super) type Spent = Box<dyn Send>;
 /// and what to free, or why to stop, with nothing of this batch written.
 ///
 /// `all_new` says the previous batch matched no stored record. A plain batch (keys only: no
-/// record ids, links, secondary or unique values) that comes with a `copy` of its rows then
-/// skips looking its keys up and inserts them all, trusting the key index: a key that does
-/// exist makes the insert fail, the batch is rolled back to its savepoint, and the copy is
-/// written after the lookup. A fresh import of new records so spares the server a key lookup
-/// per row, its largest cost after the insert (`spares_server_lookups`).
+/// record ids, links, secondary or unique values, no key twice) then skips looking its keys up
+/// and inserts them all, trusting the key index: a key that does exist makes the insert fail,
+/// the batch is rolled back to its savepoint, given back its drafts (`apply::restore`) and
+/// written after the lookup. A fresh import of new records so spares a key lookup per row, its
+/// largest cost after the insert.
 #[allow(clippy::too_many_arguments)] // the batch's whole context; bundling it would only rename it
 pub(super) fn write(
     c: &mut DbConnection,
@@ -49,7 +50,6 @@ pub(super) fn write(
     counters: &Counters,
     count_rows: bool,
     all_new: &mut bool,
-    copy: Option<Vec<MappedRow>>,
     read_ahead: Option<ReadAhead>,
 ) -> Result<Result<(Counters, Spent), Stop>, RunError> {
     let (portal, import_id) = (ictx.portal, ictx.import_id);
@@ -62,44 +62,47 @@ pub(super) fn write(
         rows_done,
         count_rows,
     };
-    // The copy goes back with the rest of the batch, used or not, to be freed by the parser.
-    let mut copy = copy;
-    if let Some(kept) = copy.as_mut().filter(|_| *all_new && plain(ictx, rows)) {
-        if !db::records::any_secondary_email(c, portal)? {
-            c.batch_execute("SAVEPOINT assumed_new")?;
-            match apply(c, ctx, ictx, &at, file, rows, counters, BTreeMap::new()) {
-                Ok((next, spent)) => {
-                    c.batch_execute("RELEASE SAVEPOINT assumed_new")?;
-                    return Ok(Ok((next, Box::new((spent, copy)) as Spent)));
-                }
-                Err(RunError::Db(DbError::Query(diesel::result::Error::DatabaseError(
-                    diesel::result::DatabaseErrorKind::UniqueViolation,
-                    _,
-                )))) => {
-                    c.batch_execute(
-                        "ROLLBACK TO SAVEPOINT assumed_new; RELEASE SAVEPOINT assumed_new",
-                    )?;
-                    rows.swap_with_slice(kept);
-                }
-                Err(e) => return Err(e),
+    if *all_new
+        && plain(ictx, rows)
+        && restorable(rows)
+        && !db::records::any_secondary_email(c, portal)?
+    {
+        c.batch_execute("SAVEPOINT assumed_new")?;
+        let mut existing = BTreeMap::new();
+        let mut plan = plan(ictx, rows, &mut existing);
+        match write_plan(c, ctx, ictx, &at, file, rows, counters, &mut plan, true) {
+            Ok(next) => {
+                c.batch_execute("RELEASE SAVEPOINT assumed_new")?;
+                return Ok(Ok((next, Box::new((plan, existing)) as Spent)));
             }
+            Err(RunError::Db(DbError::Query(diesel::result::Error::DatabaseError(
+                diesel::result::DatabaseErrorKind::UniqueViolation,
+                _,
+            )))) => {
+                c.batch_execute(
+                    "ROLLBACK TO SAVEPOINT assumed_new; RELEASE SAVEPOINT assumed_new",
+                )?;
+                restore(rows, &mut plan);
+            }
+            Err(e) => return Err(e),
         }
     }
-    let existing = match read_ahead {
+    let mut existing = match read_ahead {
         Some(ahead) if keys_only(rows) && !db::records::any_secondary_email(c, portal)? => {
             confirm(c, portal, rows, ahead)?
         }
         _ => load_existing(c, portal, rows)?,
     };
     *all_new = existing.values().all(Vec::is_empty);
-    let (next, spent) = apply(c, ctx, ictx, &at, file, rows, counters, existing)?;
-    Ok(Ok((next, Box::new((spent, copy)) as Spent)))
+    let mut plan = plan(ictx, rows, &mut existing);
+    let next = write_plan(c, ctx, ictx, &at, file, rows, counters, &mut plan, false)?;
+    Ok(Ok((next, Box::new((plan, existing)) as Spent)))
 }
 
-/// Whether batches should come with a copy for `write` to insert them without looking their
-/// keys up, or else with their stored records read ahead (`ReadAhead`): on PostgreSQL, where
-/// the lookup is a round of index probes in the server. SQLite looks keys up in-process for less
-/// than the copy costs, and its rows have no version to confirm a read-ahead with.
+/// Whether batches should come with their stored records read ahead (`ReadAhead`): on
+/// PostgreSQL, where the lookup is a round of index probes in the server. SQLite looks keys up
+/// in-process for less than reading ahead costs, and its rows have no version to confirm a
+/// read-ahead with.
 pub(super) fn spares_server_lookups(backend: db::Backend) -> bool {
     backend == db::Backend::Postgres
 }
@@ -245,25 +248,35 @@ fn keys_only(rows: &[MappedRow]) -> bool {
     })
 }
 
-/// Plans the batch against the stored records it matched and writes it.
+/// Plans the batch against the stored records it matched.
+fn plan(
+    ictx: &ImportCtx,
+    rows: &mut [MappedRow],
+    existing: &mut BTreeMap<ObjectType, Vec<Existing>>,
+) -> BatchPlan {
+    plan_batch(
+        rows,
+        ictx.import_id,
+        |ot| ictx.request.operation(ot),
+        existing,
+    )
+}
+
+/// Writes a planned batch. `keep_json` leaves the plan's JSON in place (copying it), for a plan
+/// that may have to be `restore`d to its batch.
 #[allow(clippy::too_many_arguments)] // the batch's whole context
-fn apply(
+fn write_plan(
     c: &mut DbConnection,
     ctx: &WorkerCtx,
     ictx: &ImportCtx,
     at: &Checkpoint,
     file: &FileRow,
-    rows: &mut [MappedRow],
+    rows: &[MappedRow],
     counters: &Counters,
-    mut existing: BTreeMap<ObjectType, Vec<Existing>>,
-) -> Result<(Counters, Spent), RunError> {
+    plan: &mut BatchPlan,
+    keep_json: bool,
+) -> Result<Counters, RunError> {
     let (portal, import_id) = (ictx.portal, ictx.import_id);
-    let mut plan = plan_batch(
-        rows,
-        import_id,
-        |ot| ictx.request.operation(ot),
-        &mut existing,
-    );
     let mut new_ids: BTreeMap<ObjectType, Vec<i64>> = BTreeMap::new();
     for (ot, w) in &mut plan.writes {
         let inserts: Vec<NewRecord> = w
@@ -271,7 +284,11 @@ fn apply(
             .iter_mut()
             .map(|i| NewRecord {
                 key: i.key.clone(),
-                properties: i.json.take().unwrap_or_else(|| to_json(&i.properties)),
+                properties: match keep_json {
+                    true => i.json.clone(),
+                    false => i.json.take(),
+                }
+                .unwrap_or_else(|| to_json(&i.properties)),
             })
             .collect();
         new_ids.insert(
@@ -368,7 +385,7 @@ fn apply(
     )? {
         return Err(RunError::LostLease);
     }
-    Ok((next, Box::new((plan, existing)) as Spent))
+    Ok(next)
 }
 
 fn load_existing(

@@ -43,13 +43,12 @@ enum Item {
     Failed(String),
 }
 
-/// Rows to write, how many lines of the file they stand for, and (when the writer expects to
-/// insert without looking keys up, `batch::write`) a copy of them to retry with, made here
-/// where there is time to spare, or else the stored records they match, read ahead here.
+/// Rows to write, how many lines of the file they stand for, and the stored records they match,
+/// read ahead here unless the writer expects to insert them without looking keys up
+/// (`batch::write`).
 struct Batch {
     rows: Vec<MappedRow>,
     consumed: i64,
-    copy: Option<Vec<MappedRow>>,
     read_ahead: Option<batch::ReadAhead>,
 }
 
@@ -221,7 +220,7 @@ fn process_file(
     counters: &mut Counters,
 ) -> Result<Option<Stop>, RunError> {
     let mut writer = ctx.db.bulk_writer()?;
-    let copy_batches = AtomicBool::new(false);
+    let batches_new = AtomicBool::new(false);
     std::thread::scope(|s| {
         // Two batches in flight: parsing the next while the current one commits uses both cores.
         let (tx, rx) = sync_channel(2);
@@ -230,7 +229,7 @@ fn process_file(
         let db = ctx.db.clone();
         let batch_rows = ctx.config.batch_rows.max(1);
         let (catalogue, import_id) = (ictx.catalogue, ictx.import_id);
-        let copy_batches = &copy_batches;
+        let batches_new = &batches_new;
         let portal = ictx.portal;
         s.spawn(move || {
             // Its own connection: the pool's are for the writer and the API.
@@ -247,7 +246,7 @@ fn process_file(
             let out = Handoff {
                 tx,
                 spent: spent_rx,
-                copy_batches,
+                batches_new,
                 read_ahead,
                 import_id,
             };
@@ -263,7 +262,7 @@ fn process_file(
             counters,
             rx,
             spent_tx,
-            copy_batches,
+            batches_new,
         )
     })
 }
@@ -272,7 +271,7 @@ fn process_file(
 struct Handoff<'a> {
     tx: SyncSender<Item>,
     spent: Receiver<Spent>,
-    copy_batches: &'a AtomicBool,
+    batches_new: &'a AtomicBool,
     /// Where batches are read ahead (`batch::ReadAhead`), on backends where that pays.
     read_ahead: Option<(db::DbConnection, PortalId)>,
     import_id: i64,
@@ -283,7 +282,7 @@ impl Handoff<'_> {
     /// (`prepare_creation`). False once the writer has hung up.
     fn rows(&mut self, mut rows: Vec<MappedRow>, consumed: i64) -> bool {
         let read_ahead = match (
-            self.copy_batches.load(Ordering::Relaxed),
+            self.batches_new.load(Ordering::Relaxed),
             &mut self.read_ahead,
         ) {
             (false, Some((conn, portal))) => batch::read_ahead(conn, *portal, &rows),
@@ -298,14 +297,9 @@ impl Handoff<'_> {
             prepare_creation(row, self.import_id, stored);
         }
         drop(matched);
-        let copy = self
-            .copy_batches
-            .load(Ordering::Relaxed)
-            .then(|| rows.clone());
         self.send(Item::Rows(Batch {
             rows,
             consumed,
-            copy,
             read_ahead,
         }))
     }
@@ -408,7 +402,7 @@ fn consume(
     counters: &mut Counters,
     rx: Receiver<Item>,
     spent: Sender<Spent>,
-    copy_batches: &AtomicBool,
+    batches_new: &AtomicBool,
 ) -> Result<Option<Stop>, RunError> {
     let mut done = skip;
     // Tables an import fills have no planner statistics yet; without them PostgreSQL reads
@@ -418,7 +412,6 @@ fn consume(
     let mut held: Option<Item> = None;
     // Whether the last batch matched no stored record (`batch::write`); the first looks.
     let mut all_new = false;
-    let copies_pay = batch::spares_server_lookups(ctx.db.backend());
     while let Some(item) = held.take().or_else(|| rx.recv().ok()) {
         if ctx.shutdown.load(Ordering::Relaxed) {
             return Err(RunError::Shutdown);
@@ -448,7 +441,6 @@ fn consume(
                         false,
                         &mut false,
                         None,
-                        None,
                     )?;
                     Ok::<_, RunError>(match written {
                         Ok((next, _)) => (next, None),
@@ -474,11 +466,10 @@ fn consume(
                             &acc,
                             true,
                             &mut all_new,
-                            b.copy.take(),
                             b.read_ahead.take(),
                         )?;
-                        // Copies for inserting unlooked are made while batches keep being new.
-                        copy_batches.store(all_new && copies_pay, Ordering::Relaxed);
+                        // While batches keep being new, later ones are not read ahead.
+                        batches_new.store(all_new, Ordering::Relaxed);
                         match written {
                             Err(stop) => return Ok((acc, upto, Some(stop))),
                             Ok((next, leftovers)) => {

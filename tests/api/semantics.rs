@@ -264,9 +264,9 @@ fn the_same_key_twice_in_one_file_is_one_record() {
 #[test]
 fn a_stored_key_after_batches_of_new_ones_updates_its_record() {
     // Two rows per batch. Once a batch matched no stored record, later batches of new keys are
-    // inserted without a lookup (PostgreSQL); the parser runs a few batches ahead, so the
-    // stored key comes well after the first batches. Its insert is refused by the key index and
-    // the batch must be written again as an update of the stored record.
+    // inserted without a lookup; the parser runs a few batches ahead, so the stored key comes
+    // well after the first batches. Its insert is refused by the key index and the batch,
+    // given back its drafts, must be written again as an update of the stored record.
     let s = TestServer::start_with(|c| c.batch_rows = 2);
     let t = s.token(1, &[]);
     let cols = [("Email", "email"), ("First", "firstname")];

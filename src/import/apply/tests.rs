@@ -303,3 +303,41 @@ fn stored_properties_read_back_as_written_in_any_order() {
     assert!(from_json(r#"{"a":1}"#).is_err());
     assert!(from_json(r#"{"a":"1"} x"#).is_err());
 }
+
+#[test]
+fn a_batch_planned_as_all_new_is_restored_to_be_planned_again() {
+    let mut r = rows(vec![
+        contact("a@x.example", &[("firstname", "Al")]),
+        contact("b@x.example", &[("firstname", "Bo")]),
+    ]);
+    r[1].errors
+        .push(RowError::new(ErrorType::InvalidEmail, "x"));
+    for row in &mut r {
+        prepare_creation(row, 7, |_| false);
+    }
+    let original = r.clone();
+    assert!(restorable(&r));
+    let mut plan = plan_batch(&mut r, 7, |_| Operation::Upsert, &mut BTreeMap::new());
+    assert_ne!(r, original, "planning takes the drafts' properties");
+    restore(&mut r, &mut plan);
+    assert_eq!(r, original);
+    // Planned again, now that "b" turns out to be stored, it updates that record.
+    let mut found = stored(9, "b@x.example", &[("city", "Oslo")], None);
+    let again = plan_batch(&mut r, 7, |_| Operation::Upsert, &mut found);
+    let w = &again.writes[&ObjectType::Contact];
+    assert_eq!((w.inserts.len(), w.updates.len()), (1, 1));
+    assert_eq!(w.updates[0].properties["firstname"], "Bo");
+    assert_eq!(w.updates[0].properties["city"], "Oslo");
+
+    // Not restorable: a key twice (the second row merges into the first's insert), or a draft
+    // without the JSON written while parsing.
+    let mut twice = rows(vec![
+        contact("a@x.example", &[]),
+        contact("a@x.example", &[("city", "Rome")]),
+    ]);
+    for row in &mut twice {
+        prepare_creation(row, 7, |_| false);
+    }
+    assert!(!restorable(&twice));
+    assert!(!restorable(&rows(vec![contact("c@x.example", &[])])));
+}
