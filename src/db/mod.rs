@@ -140,14 +140,16 @@ impl r2d2::ManageConnection for Manager {
             Backend::Sqlite => {
                 let mut c = diesel::SqliteConnection::establish(&self.target)
                     .map_err(diesel::r2d2::Error::ConnectionError)?;
-                c.batch_execute(DEFAULT_CACHE)
-                    .map_err(diesel::r2d2::Error::QueryError)?;
-                // busy_timeout lets short API writes queue behind a worker batch instead of failing.
+                // busy_timeout lets short API writes queue behind a worker batch instead of failing;
+                // it comes first because even setting the cache can meet a lock (the server's
+                // first connection checkpoints the file as it closes, while the pool fills).
                 c.batch_execute(
                     "PRAGMA busy_timeout = 15000; PRAGMA foreign_keys = ON; \
                      PRAGMA synchronous = NORMAL;",
                 )
                 .map_err(diesel::r2d2::Error::QueryError)?;
+                c.batch_execute(DEFAULT_CACHE)
+                    .map_err(diesel::r2d2::Error::QueryError)?;
                 Ok(DbConnection::Sqlite(c))
             }
         }
