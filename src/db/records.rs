@@ -524,17 +524,17 @@ pub fn update(
         let rest =
             "properties = ?, updated_at = ?, updated_by_import = ? WHERE id = ? AND portal_id = ?";
         let keep = format!("UPDATE {table} SET {rest}");
-        let rekey = ot
+        let rekey_sql = ot
             .alternate_key()
             .map(|k| format!("UPDATE {table} SET {k} = ?, {rest}"));
         for r in rows {
             let mut vals = Vec::with_capacity(6);
-            let q = match (&rekey, r.new_key) {
+            let (rekey, q) = match (&rekey_sql, r.new_key) {
                 (Some(q), Some(k)) => {
                     vals.push(Val::Text(k));
-                    q
+                    (true, q)
                 }
-                _ => &keep,
+                _ => (false, &keep),
             };
             vals.extend([
                 Val::Text(r.properties),
@@ -543,7 +543,7 @@ pub fn update(
                 Val::I64(r.id),
                 Val::I64(portal.0),
             ]);
-            sql::execute_prepared(conn, q, vals)?;
+            execute_update(conn, ot, rekey, q, vals)?;
         }
         return Ok(());
     }
@@ -581,6 +581,28 @@ pub fn update(
         }
     }
     Ok(())
+}
+
+/// One SQLite per-record `UPDATE` text: its object type and whether it sets the key.
+struct UpdateShape<const OBJECT: u8, const REKEY: bool>;
+
+/// Runs a per-record `UPDATE` kept prepared under its `UpdateShape`.
+fn execute_update(
+    conn: &mut DbConnection,
+    ot: ObjectType,
+    rekey: bool,
+    q: &str,
+    vals: Vec<Val>,
+) -> Result<usize, DbError> {
+    use ObjectType::{Company, Contact, Deal};
+    match (ot, rekey) {
+        (Contact, false) => sql::execute_shaped::<UpdateShape<0, false>>(conn, q, vals),
+        (Contact, true) => sql::execute_shaped::<UpdateShape<0, true>>(conn, q, vals),
+        (Company, false) => sql::execute_shaped::<UpdateShape<1, false>>(conn, q, vals),
+        (Company, true) => sql::execute_shaped::<UpdateShape<1, true>>(conn, q, vals),
+        (Deal, false) => sql::execute_shaped::<UpdateShape<2, false>>(conn, q, vals),
+        (Deal, true) => sql::execute_shaped::<UpdateShape<2, true>>(conn, q, vals),
+    }
 }
 
 /// Refreshes PostgreSQL's planner statistics of the record tables (SQLite needs none: its
