@@ -101,8 +101,8 @@ pub fn from_json(json: &str) -> Result<Properties, serde_json::Error> {
 
 /// The entries of a document as `to_json` writes one when no string needs escaping (nearly every
 /// record): `{"k":"v",…}`, nothing else. A re-import reads every record it updates, and a general
-/// JSON parser took a quarter of that; anything else (escapes, spaces, other values) is None, left
-/// to serde_json.
+/// JSON parser was a fifth of its writing thread; anything else (escapes, spaces, other values)
+/// is None, left to serde_json.
 fn plain_entries(json: &str) -> Option<Vec<(String, String)>> {
     let b = json.as_bytes();
     let mut out = Vec::with_capacity(16);
