@@ -103,7 +103,7 @@ pub(super) fn write(
 /// PostgreSQL, where the lookup is a round of index probes in the server. SQLite looks keys up
 /// in-process for less than reading ahead costs, and its rows have no version to confirm a
 /// read-ahead with.
-pub(super) fn spares_server_lookups(backend: db::Backend) -> bool {
+pub(super) fn reads_ahead(backend: db::Backend) -> bool {
     backend == db::Backend::Postgres
 }
 

@@ -233,7 +233,7 @@ fn process_file(
         let portal = ictx.portal;
         s.spawn(move || {
             // Its own connection: the pool's are for the writer and the API.
-            let read_ahead = match batch::spares_server_lookups(db.backend()) {
+            let read_ahead = match batch::reads_ahead(db.backend()) {
                 false => None,
                 true => match db.own_conn() {
                     Ok(c) => Some((c, portal)),

@@ -242,12 +242,8 @@ fn the_same_key_twice_in_one_file_is_one_record() {
     let t = s.token(1, &[]);
     let cols = [("Email", "email"), ("First", "firstname"), ("City", "city")];
     // With two rows per batch the repeats land in the same batch and in a later one.
-    let csv = b"Email,First,City\nann@x.example,Ann,Oslo\nANN@x.example,Anna,\nbo@x.example,Bo,\nann@x.example,,Rome\n";
-    let done = s.import(
-        &t,
-        &contacts_request("d.csv", "UPSERT", &cols),
-        &[("d.csv", csv)],
-    );
+    let csv = "Email,First,City\nann@x.example,Ann,Oslo\nANN@x.example,Anna,\nbo@x.example,Bo,\nann@x.example,,Rome\n";
+    let done = s.import_contacts(&t, "UPSERT", &cols, csv);
     assert_eq!(
         (
             counter(&done, "CREATED_OBJECTS"),
@@ -271,11 +267,7 @@ fn a_stored_key_after_batches_of_new_ones_updates_its_record() {
     let t = s.token(1, &[]);
     let cols = [("Email", "email"), ("First", "firstname")];
     let import = |operation: &str, csv: &str| {
-        let done = s.import(
-            &t,
-            &contacts_request("f.csv", operation, &cols),
-            &[("f.csv", csv.as_bytes())],
-        );
+        let done = s.import_contacts(&t, operation, &cols, csv);
         (outcome(&done), done)
     };
     let new_rows = |prefix: &str, n: usize| -> String {
@@ -328,13 +320,7 @@ fn a_record_three_batches_change_keeps_every_change() {
         ("Last", "lastname"),
         ("City", "city"),
     ];
-    let import = |csv: &str| {
-        outcome(&s.import(
-            &t,
-            &contacts_request("f.csv", "UPSERT", &cols),
-            &[("f.csv", csv.as_bytes())],
-        ))
-    };
+    let import = |csv: &str| outcome(&s.import_contacts(&t, "UPSERT", &cols, csv));
     let stored: String = (0..30)
         .map(|i| format!("s{i}@x.example,S{i},,\n"))
         .collect();

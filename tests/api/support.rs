@@ -268,6 +268,21 @@ impl TestServer {
         self.wait_finished(token, &id)
     }
 
+    /// Imports `csv` as one contacts file with `columns` and `operation`, through to its end.
+    pub fn import_contacts(
+        &self,
+        token: &str,
+        operation: &str,
+        columns: &[(&str, &str)],
+        csv: &str,
+    ) -> Value {
+        self.import(
+            token,
+            &contacts_request("f.csv", operation, columns),
+            &[("f.csv", csv.as_bytes())],
+        )
+    }
+
     pub fn wait_finished(&self, token: &str, id: &str) -> Value {
         wait_finished(|path| self.get(token, path), id, Duration::from_millis(25))
     }

@@ -242,6 +242,23 @@ mod tests {
         }
     }
 
+    #[test]
+    fn what_to_json_writes_without_escapes_skips_serde_json() {
+        let clean = map(&[("city", "Zürich"), ("email", "a@b.c"), ("note", "")]);
+        assert_eq!(
+            plain_entries(&to_json(&clean)),
+            Some(clean.clone().into_iter().collect())
+        );
+        assert_eq!(plain_entries("{}"), Some(vec![]));
+        // An escape, or anything but the written form, is left to serde_json.
+        for doc in [r#"{"a":"x\"y"}"#, r#"{ "a":"1"}"#, r#"{"a":1}"#] {
+            assert_eq!(plain_entries(doc), None, "{doc}");
+        }
+        assert_eq!(from_json(r#"{"a":"x\"y"}"#).unwrap(), map(&[("a", "x\"y")]));
+        assert_eq!(from_json(r#"{ "a":"1"}"#).unwrap(), map(&[("a", "1")]));
+        assert!(from_json(r#"{"a":1}"#).is_err());
+    }
+
     proptest! {
         #[test]
         fn any_text_reads_as_serde_json_reads_it(doc in r#"[{}":,a-c\\ \t"]{0,24}"#) {
