@@ -310,8 +310,8 @@ fn a_stored_key_after_batches_of_new_ones_updates_its_record() {
 fn a_record_three_batches_change_keeps_every_change() {
     // Two rows per batch, nearly every batch matching stored records. On PostgreSQL the parsing
     // thread reads each batch's records ahead, while the writer may not have committed the
-    // earlier batches yet: each of zed's rows must merge into what the rows before it wrote, not into
-    // the version read ahead.
+    // earlier batches yet: each of zed's rows must merge into what the rows before it wrote, not
+    // into the version read ahead.
     let s = TestServer::start_with(|c| c.batch_rows = 2);
     let t = s.token(1, &[]);
     let cols = [
