@@ -234,8 +234,8 @@ const MAX_IN: usize = 4096;
 /// The portal's records whose `col` is one of `among`. PostgreSQL gets one array bind; SQLite one
 /// JSON array, each of whose values probes the index in turn (`CROSS JOIN` keeps that order).
 /// That replaced an `IN` list of a bind per value, which SQLite first copied into a temporary
-/// index: a fifth of a fresh import's writing thread (instructions). Either way the statement text is the same
-/// whatever the number of values, so it stays prepared.
+/// index: a fifth of a fresh import's writing thread, in instructions. Either way the statement
+/// text is the same whatever the number of values, so it stays prepared.
 fn find_in<
     T: QueryableByName<diesel::pg::Pg> + QueryableByName<diesel::sqlite::Sqlite> + 'static,
 >(
