@@ -470,3 +470,26 @@ fn secondary_emails_are_kept_and_match_for_dedupe() {
     assert_eq!(errors[0]["sourceData"]["lineNumber"], 3);
     assert_eq!(s.all_records(&t, "contacts", "email").len(), 2);
 }
+
+#[test]
+fn a_growing_import_refreshes_postgresqls_planner_statistics() {
+    // Without them PostgreSQL reads every record of the portal to find a batch's keys. SQLite's
+    // planner needs none, and keeps none to check.
+    if backend() != "postgres" {
+        return;
+    }
+    let s = TestServer::start_with(|c| c.batch_rows = 2);
+    let t = s.token(1, &[]);
+    let analyzed = || {
+        sql_count(
+            &s.db.url,
+            "SELECT COUNT(*) AS n FROM pg_stats WHERE schemaname = current_schema() \
+             AND tablename = 'contacts' AND attname IN ('portal_id', 'email')",
+        )
+    };
+    assert_eq!(analyzed(), 0);
+    let csv: String = (0..10).map(|i| format!("a{i}@x.example\n")).collect();
+    let done = s.import_contacts(&t, "UPSERT", &[("Email", "email")], &format!("Email\n{csv}"));
+    assert_eq!(outcome(&done), [10, 0, 0]);
+    assert_eq!(analyzed(), 2);
+}
