@@ -3,6 +3,7 @@
 //! the data belongs to a portal. Branch per backend only where the SQL really differs.
 
 pub mod associations;
+mod checkpoint;
 pub mod errors;
 pub mod files;
 pub mod imports;
@@ -14,6 +15,7 @@ pub mod settings;
 pub mod sql;
 pub mod usage;
 
+use checkpoint::Checkpointer;
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::r2d2::R2D2Connection;
@@ -266,13 +268,44 @@ impl Db {
     }
 
     /// A connection kept for the batches of one import, with a page cache big enough to hold
-    /// the key indexes it probes and extends (SQLite; PostgreSQL caches in the server).
-    pub fn bulk_writer(&self) -> Result<BulkWriter, DbError> {
+    /// the key indexes it probes and extends (SQLite; PostgreSQL caches in the server). On
+    /// SQLite, with `checkpoint_apart`, a thread of its own runs the checkpoints of its commits
+    /// (see `checkpoint`).
+    pub fn bulk_writer(&self, checkpoint_apart: bool) -> Result<BulkWriter, DbError> {
         release_free_memory();
+        let mut conn = self.sized_conn(BULK_CACHE)?;
+        let checkpointer = match &mut *conn {
+            DbConnection::Sqlite(c) if checkpoint_apart => self.checkpointer(c),
+            _ => None,
+        };
         Ok(BulkWriter {
-            conn: self.sized_conn(BULK_CACHE)?,
+            conn,
             gate: self.gate.clone(),
+            checkpointer,
         })
+    }
+
+    /// The thread that checkpoints an import's commits (see `checkpoint`); None, leaving them to
+    /// the writer's connection as usual, when it cannot have a connection or a thread.
+    fn checkpointer(&self, writer: &mut diesel::SqliteConnection) -> Option<Checkpointer> {
+        let started = match self.own_conn() {
+            Ok(DbConnection::Sqlite(c)) => Checkpointer::start(c).map_err(|e| e.to_string()),
+            Ok(DbConnection::Postgres(_)) => return None,
+            Err(e) => Err(e.to_string()),
+        };
+        let backstop = format!("PRAGMA wal_autocheckpoint = {}", checkpoint::BACKSTOP_PAGES);
+        match started.and_then(|c| {
+            writer
+                .batch_execute(&backstop)
+                .map(|()| c)
+                .map_err(|e| e.to_string())
+        }) {
+            Ok(c) => Some(c),
+            Err(e) => {
+                tracing::warn!(error = %e, "no checkpointing thread; the import's writer checkpoints");
+                None
+            }
+        }
     }
 
     /// A connection kept for reading one stored upload through once. Its pages are never read
@@ -382,6 +415,7 @@ impl Drop for SizedConn {
 pub struct BulkWriter {
     conn: SizedConn,
     gate: Option<std::sync::Arc<WriteGate>>,
+    checkpointer: Option<Checkpointer>,
 }
 
 impl BulkWriter {
@@ -390,8 +424,27 @@ impl BulkWriter {
     where
         E: From<diesel::result::Error> + From<DbError>,
     {
-        let _pass = self.gate.as_deref().map(WriteGate::enter);
-        transaction(&mut self.conn, f)
+        let pass = self.gate.as_deref().map(WriteGate::enter);
+        let written = transaction(&mut self.conn, f)?;
+        drop(pass);
+        if let Some(c) = &self.checkpointer {
+            c.nudge();
+        }
+        Ok(written)
+    }
+}
+
+impl Drop for BulkWriter {
+    fn drop(&mut self) {
+        // Dropping the checkpointer waits for its last checkpoint; the pooled connection then
+        // checkpoints for itself again.
+        if self.checkpointer.take().is_none() {
+            return;
+        }
+        if let DbConnection::Sqlite(c) = &mut *self.conn {
+            let pages = checkpoint::DEFAULT_PAGES;
+            let _ = c.batch_execute(&format!("PRAGMA wal_autocheckpoint = {pages}"));
+        }
     }
 }
 

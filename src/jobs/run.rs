@@ -219,7 +219,10 @@ fn process_file(
     skip: i64,
     counters: &mut Counters,
 ) -> Result<Option<Stop>, RunError> {
-    let mut writer = ctx.db.bulk_writer()?;
+    // Processes sharing one SQLite file run with group commit 0 and take turns to write between
+    // transactions (README); a checkpointing thread's locks, taken after every commit, kept the
+    // other process out until the import ended. So only grouped commits checkpoint apart.
+    let mut writer = ctx.db.bulk_writer(!ctx.config.group_commit.is_zero())?;
     let batches_new = AtomicBool::new(false);
     std::thread::scope(|s| {
         // Two batches in flight: parsing the next while the current one commits uses both cores.

@@ -142,3 +142,27 @@ fn a_cancel_on_one_node_stops_the_worker_on_another_within_one_batch() {
     let contacts = api.count_all(&token, "/crm/v3/objects/contacts?limit=100");
     assert_eq!(contacts, counter(&after, "CREATED_OBJECTS"));
 }
+
+#[test]
+fn an_import_ends_with_its_records_in_the_sqlite_database_file() {
+    // SQLite commits into its write-ahead log; a thread of the import's own copies them into the
+    // database file (a checkpoint), and the import ends once it has. PostgreSQL has no such step.
+    if backend() != "sqlite" {
+        return;
+    }
+    let s = TestServer::start_with(|c| c.batch_rows = 10);
+    let t = s.token(1, &[]);
+    let csv: String = (0..50).map(|i| format!("a{i}@x.example\n")).collect();
+    let done = s.import_contacts(
+        &t,
+        "UPSERT",
+        &[("Email", "email")],
+        &format!("Email\n{csv}"),
+    );
+    assert_eq!(outcome(&done), [50, 0, 0]);
+    // The database file alone, without its log, as a copy of it is read.
+    let copy = s.db.data_dir.path().join("copy.db");
+    std::fs::copy(s.db.data_dir.path().join("hubport.db"), &copy).unwrap();
+    let url = format!("sqlite://{}", copy.display());
+    assert_eq!(sql_count(&url, "SELECT COUNT(*) AS n FROM contacts"), 50);
+}
