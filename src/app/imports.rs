@@ -1,20 +1,22 @@
 //! Creating, reading, listing and canceling imports, and reading their row errors.
 
+use super::row_count::RowCount;
 use crate::auth::Principal;
 use crate::crm::PortalId;
 use crate::db::errors::ImportErrorRow;
 use crate::db::imports::{ImportRow, NewImport};
 use crate::db::{self, Db, DbError};
 use crate::error::{ApiError, Context, ErrorDetail};
-use crate::import::source::SourceError;
 use crate::import::{ImportRequest, ImportState};
 use crate::jobs::queue;
-use crate::jobs::source::{open_source, OpenError};
+use crate::jobs::source::{count_rows, open_source};
 
 /// A file part already stored in the database, not yet attached to an import.
 pub struct UploadedFile {
     pub id: i64,
     pub file_name: String,
+    /// Its rows, when they were counted as it was stored.
+    pub rows: Option<RowCount>,
 }
 
 /// An import with its file ids, as the API reports it.
@@ -116,7 +118,7 @@ pub fn create(
         );
         return Err(invalid(message, problems));
     }
-    let row_count = check_caps(db, who, caps, &request, &attached)?;
+    let row_count = check_caps(db, who, caps, &request, &attached, files)?;
     let type_ids: Vec<&str> = request
         .mapped_object_types()
         .into_iter()
@@ -158,38 +160,28 @@ fn check_caps(
     caps: Caps,
     request: &ImportRequest,
     attached: &[(i64, i32)],
+    files: &[UploadedFile],
 ) -> Result<i64, ApiError> {
     let limits = (caps.max_file_rows, caps.max_rows_per_day);
     let mut total: u64 = 0;
     for &(file_id, position) in attached {
-        let mut conn = db.conn()?;
-        let Some(file) = db::files::get(&mut conn, who.portal, file_id)? else {
-            continue;
-        };
-        drop(conn);
         let spec = &request.files[position as usize];
-        let rows = match open_source(db.clone(), &file, spec) {
-            Ok(mut source) => {
-                let mut n: u64 = 0;
-                while let Some(r) = source.skip_row() {
-                    // A broken line is still a row (it becomes a row error).
-                    match r {
-                        Ok(()) => {}
-                        // The worker reports it; counting ends there as reading will.
-                        Err(SourceError::Unreadable(_)) => break,
-                        Err(e) => return Err(ApiError::Internal(e.to_string())),
-                    }
-                    n += 1;
-                    if n > limits.0 {
-                        break;
-                    }
-                }
-                n
+        let streamed = files
+            .iter()
+            .find(|f| f.id == file_id)
+            .and_then(|f| f.rows.as_ref()?.rows(spec));
+        let rows = match streamed {
+            Some(counted) => counted,
+            None => {
+                let mut conn = db.conn()?;
+                let Some(file) = db::files::get(&mut conn, who.portal, file_id)? else {
+                    continue;
+                };
+                drop(conn);
+                count_rows(open_source(db.clone(), &file, spec), limits.0)
             }
-            // The worker reports an unreadable file as a row error; it holds no rows.
-            Err(OpenError::Unreadable(_)) => 0,
-            Err(OpenError::Failed(m)) => return Err(ApiError::Internal(m)),
-        };
+        }
+        .map_err(ApiError::Internal)?;
         if rows > limits.0 {
             return Err(ApiError::LimitExceeded {
                 message: format!(

@@ -4,3 +4,4 @@
 pub mod imports;
 pub mod objects;
 pub mod properties;
+pub mod row_count;

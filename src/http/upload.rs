@@ -4,12 +4,15 @@
 
 use super::{blocking, AppState};
 use crate::app::imports::UploadedFile;
+use crate::app::row_count::RowCount;
 use crate::crm::PortalId;
 use crate::db;
 use crate::error::ApiError;
+use crate::import::ImportRequest;
 use actix_multipart::Multipart;
 use actix_web::web;
 use futures_util::StreamExt;
+use std::sync::mpsc::SyncSender;
 
 const CHUNK_BYTES: usize = 1 << 20;
 /// The importRequest is a few KiB in practice; a megabyte leaves room for huge mappings.
@@ -89,6 +92,25 @@ fn multipart_error(e: actix_multipart::MultipartError) -> ApiError {
     }
 }
 
+/// Stores one chunk of a file, then hands it to the file's row count, if any.
+async fn store_chunk(
+    state: &web::Data<AppState>,
+    id: i64,
+    seq: i32,
+    chunk: Vec<u8>,
+    rows: Option<SyncSender<Vec<u8>>>,
+) -> Result<(), ApiError> {
+    blocking(state, move |d| {
+        d.write(|c| db::files::append_chunk(c, id, seq, &chunk))?;
+        if let Some(r) = rows {
+            // A count that has stopped (past the cap) takes no more.
+            let _ = r.send(chunk);
+        }
+        Ok(())
+    })
+    .await
+}
+
 async fn receive_parts(
     state: &web::Data<AppState>,
     portal: PortalId,
@@ -96,6 +118,7 @@ async fn receive_parts(
     out: &mut Received,
 ) -> Result<(), ApiError> {
     let mut parts = 0;
+    let mut request: Option<ImportRequest> = None;
     while let Some(field) = body.next().await {
         let mut field = field.map_err(multipart_error)?;
         parts += 1;
@@ -124,6 +147,9 @@ async fn receive_parts(
                 let text = String::from_utf8(buf).map_err(|_| {
                     ApiError::validation("The importRequest field is not valid UTF-8")
                 })?;
+                // Read now only to count the files that follow as they arrive; `create`
+                // validates it.
+                request = ImportRequest::parse(&text).ok();
                 out.request_text = Some(text);
             }
             "files" => {
@@ -151,7 +177,16 @@ async fn receive_parts(
                     })?)
                 })
                 .await?;
-                out.files.push(UploadedFile { id, file_name });
+                let rows = request
+                    .as_ref()
+                    .and_then(|r| r.file_named(&file_name))
+                    .and_then(|spec| RowCount::start(spec, state.config.max_file_rows));
+                let feed = rows.as_ref().and_then(RowCount::feed);
+                out.files.push(UploadedFile {
+                    id,
+                    file_name,
+                    rows,
+                });
                 let (mut buf, mut seq, mut size) = (Vec::with_capacity(CHUNK_BYTES), 0i32, 0i64);
                 while let Some(chunk) = field.next().await {
                     let chunk = chunk.map_err(multipart_error)?;
@@ -172,19 +207,16 @@ async fn receive_parts(
                     while buf.len() >= CHUNK_BYTES {
                         let rest = buf.split_off(CHUNK_BYTES);
                         let full = std::mem::replace(&mut buf, rest);
-                        blocking(state, move |d| {
-                            Ok(d.write(|c| db::files::append_chunk(c, id, seq, &full))?)
-                        })
-                        .await?;
+                        store_chunk(state, id, seq, full, feed.clone()).await?;
                         seq += 1;
                     }
                 }
                 if !buf.is_empty() {
-                    blocking(state, move |d| {
-                        Ok(d.write(|c| db::files::append_chunk(c, id, seq, &buf))?)
-                    })
-                    .await?;
+                    store_chunk(state, id, seq, buf, feed).await?;
                     seq += 1;
+                }
+                if let Some(rows) = out.files.last_mut().and_then(|f| f.rows.as_mut()) {
+                    rows.close();
                 }
                 blocking(state, move |d| {
                     Ok(d.write(|c| db::files::finish(c, id, size, seq))?)

@@ -375,6 +375,18 @@ impl ImportRequest {
             .unwrap_or(Operation::Upsert)
     }
 
+    /// The entry of `files` an uploaded file of this name goes with: the same name, else the
+    /// same but for ASCII case (as the files are matched when the import is created).
+    pub fn file_named(&self, name: &str) -> Option<&FileSpec> {
+        let named = |exact: bool| {
+            self.files.iter().find(|f| match exact {
+                true => f.file_name == name,
+                false => f.file_name.eq_ignore_ascii_case(name),
+            })
+        };
+        named(true).or_else(|| named(false))
+    }
+
     /// Object types that any imported column writes to, sorted by type id.
     pub fn mapped_object_types(&self) -> Vec<ObjectType> {
         let mut v: Vec<ObjectType> = self

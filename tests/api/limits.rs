@@ -77,6 +77,47 @@ fn a_file_over_the_row_cap_is_refused_before_any_record() {
 }
 
 #[test]
+fn the_row_cap_counts_the_same_whichever_part_comes_first() {
+    // With the importRequest first, rows are counted as the file is stored; with the file
+    // first, from the stored file afterwards. A file of several 1 MiB chunks, its rows spanning
+    // two lines each (a quoted cell), so chunk ends fall inside rows.
+    const CAP: i64 = 20_000;
+    let s = TestServer::start_with(|c| {
+        c.max_file_rows = CAP as u64;
+        c.run_worker = false;
+    });
+    let t = s.token(1, &[]);
+    let request = contacts_request("big.csv", "UPSERT", &[("Email", "email"), ("Note", "city")]);
+    let pad = "x".repeat(100);
+    let file = |rows| {
+        csv_of("Email,Note", rows, |i| {
+            format!("r{i}@x.example,\"one\ntwo {i} {pad}\"")
+        })
+    };
+    let post = |request_first: bool, csv: &str| {
+        let (req, f) = (
+            Part::text("importRequest", &request),
+            Part::file("files", "big.csv", "text/csv", csv.as_bytes()),
+        );
+        let parts = if request_first { [req, f] } else { [f, req] };
+        let (ct, body) = multipart(&parts);
+        s.post_raw(&t, "/crm/v3/imports", &ct, &body)
+    };
+    let (at_cap, over) = (file(CAP), file(CAP + 1));
+    assert!(over.len() > 2 << 20, "{} bytes", over.len());
+    for request_first in [true, false] {
+        let r = post(request_first, &at_cap);
+        assert_eq!(r.status, 200, "request first: {request_first}: {}", r.text);
+        let r = post(request_first, &over);
+        let body = r.assert_error(429, "RATE_LIMITS");
+        assert_eq!(
+            body["errors"][0]["code"], "TOO_MANY_ROWS",
+            "{request_first}"
+        );
+    }
+}
+
+#[test]
 fn the_daily_row_cap_counts_a_rolling_24_hours_per_portal() {
     let s = TestServer::start_with(|c| c.max_rows_per_day = 8);
     let t = s.token(1, &[]);
