@@ -106,7 +106,7 @@ proptest! {
         let r = ImportRequest::parse(request).unwrap();
         let header: Vec<String> = ["Email", "Domain", "Amount", "Close", "Link"].iter().map(|s| s.to_string()).collect();
         let plan = FilePlan::new(&r.files[0], Some(&header), &Catalogue::default()).unwrap();
-        let mapped = plan.map_row(Row { line: 2, cells });
+        let mapped = plan.map_row(Row { line: 2, cells: cells.into_iter().collect() });
         for d in &mapped.drafts {
             if let Some(k) = &d.key {
                 prop_assert_eq!(k.trim(), k.as_str());

@@ -69,11 +69,7 @@ pub fn plan(
                                 format!("record id {id}"),
                             ),
                         };
-                        let raw = rows[i]
-                            .cells
-                            .get(link.column)
-                            .map(String::as_str)
-                            .unwrap_or_default();
+                        let raw = rows[i].cells.get(link.column).unwrap_or_default();
                         errors.push((
                             i,
                             RowError::new(

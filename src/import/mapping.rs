@@ -5,7 +5,7 @@
 use super::coerce::{coerce_value, e164, normalize_email, normalize_key, DateFormat};
 use super::request::{ColumnType, FileSpec, MAX_COLUMNS};
 use super::row_error::{ErrorType, RowError};
-use super::source::Row;
+use super::source::{Cells, Row};
 use crate::crm::associations;
 use crate::crm::properties::{default_property, PropertyDef};
 use crate::crm::ObjectType;
@@ -83,7 +83,7 @@ pub enum LinkTarget {
 #[derive(Debug, Clone, PartialEq)]
 pub struct MappedRow {
     pub line: u64,
-    pub cells: Vec<String>,
+    pub cells: Cells,
     pub drafts: Vec<RecordDraft>,
     pub errors: Vec<RowError>,
 }

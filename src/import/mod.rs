@@ -2,6 +2,7 @@
 //! rows to record drafts, value coercion, write planning and row errors.
 
 pub mod apply;
+pub mod cells;
 pub mod coerce;
 pub mod encoding;
 #[cfg(test)]

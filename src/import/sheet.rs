@@ -3,7 +3,7 @@
 //! same mapping and coercion apply as for CSV. Line numbers are the sheet's row numbers.
 
 use super::row_error::{ErrorType, RowError};
-use super::source::{BrokenRow, Row, RowSource, SourceError};
+use super::source::{BrokenRow, Cells, Row, RowSource, SourceError};
 use calamine::{Data, Ods, Range, Reader, Xls, Xlsx};
 use std::fs::File;
 use std::io::{BufReader, Read};
@@ -119,7 +119,7 @@ impl RowSource for SheetSource {
             let cells = self.range.rows().nth(self.next)?;
             let line = self.first_line + self.next as u64;
             self.next += 1;
-            let cells: Vec<String> = cells.iter().map(cell_text).collect();
+            let cells: Cells = cells.iter().map(cell_text).collect();
             if cells.iter().all(|c| c.trim().is_empty()) {
                 continue;
             }

@@ -1,6 +1,7 @@
 //! Rows out of an uploaded file, one at a time, whatever its size: encoding detected and
 //! transcoded to UTF-8, delimiter sniffed from the first line, BOM dropped, each broken line reported as a row error instead of ending the file.
 
+pub use super::cells::Cells;
 use super::encoding::{detect, Decoded};
 use super::row_error::{ErrorType, RowError};
 use std::io::{BufRead, BufReader, Read};
@@ -9,14 +10,14 @@ use std::io::{BufRead, BufReader, Read};
 #[derive(Debug, Clone, PartialEq)]
 pub struct Row {
     pub line: u64,
-    pub cells: Vec<String>,
+    pub cells: Cells,
 }
 
 /// A line that could not be read as a row; the rest of the file goes on.
 #[derive(Debug, Clone, PartialEq)]
 pub struct BrokenRow {
     pub line: u64,
-    pub cells: Vec<String>,
+    pub cells: Cells,
     pub error: RowError,
 }
 
@@ -211,7 +212,7 @@ impl<R: Read> CsvSource<R> {
                     _ => {
                         return Some(Ok(Some(BrokenRow {
                             line,
-                            cells: Vec::new(),
+                            cells: Cells::default(),
                             error: RowError::new(
                                 ErrorType::CouldNotParseRow,
                                 format!("Line {line} could not be parsed as CSV: {e}"),
@@ -234,7 +235,7 @@ impl<R: Read> CsvSource<R> {
                 );
                 return Some(Ok(Some(BrokenRow {
                     line,
-                    cells: Vec::new(),
+                    cells: Cells::default(),
                     error,
                 })));
             }
@@ -243,16 +244,17 @@ impl<R: Read> CsvSource<R> {
     }
 
     /// The record `advance` read, as text.
+    #[allow(clippy::result_large_err)] // as `RowSource::next_row` returns it
     fn decode_record(&self) -> Result<Row, BrokenRow> {
         let line = self.row;
-        let mut cells = Vec::with_capacity(self.record.len());
+        let mut cells = Cells::with_capacity(self.record.len(), self.record.as_slice().len());
         let mut bad_column = None;
         for (i, c) in self.record.iter().enumerate() {
             match std::str::from_utf8(c) {
-                Ok(s) => cells.push(s.to_string()),
+                Ok(s) => cells.push(s),
                 Err(_) => {
                     bad_column.get_or_insert(i);
-                    cells.push(String::from_utf8_lossy(c).into_owned());
+                    cells.push(&String::from_utf8_lossy(c));
                 }
             }
         }
@@ -325,10 +327,10 @@ mod tests {
             ok[0],
             Row {
                 line: 2,
-                cells: vec!["1".into(), "2".into()]
+                cells: ["1", "2"].into_iter().collect()
             }
         );
-        assert_eq!(ok[1].cells[0], "x\ny");
+        assert_eq!(&ok[1].cells[0], "x\ny");
         assert_eq!(ok[1].line, 3);
         assert_eq!(
             ok[2].line, 4,

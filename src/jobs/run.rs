@@ -426,7 +426,7 @@ fn consume(
             Item::FileError(e) => {
                 let mut rows = [MappedRow {
                     line: 0,
-                    cells: Vec::new(),
+                    cells: Default::default(),
                     drafts: Vec::new(),
                     errors: vec![e],
                 }];

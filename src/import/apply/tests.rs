@@ -25,7 +25,7 @@ fn rows(drafts: Vec<RecordDraft>) -> Vec<MappedRow> {
         .enumerate()
         .map(|(i, d)| MappedRow {
             line: i as u64 + 2,
-            cells: vec![],
+            cells: Default::default(),
             drafts: vec![d],
             errors: vec![],
         })
