@@ -177,10 +177,9 @@ fn add_provenance(props: &mut Properties, import_id: i64) {
 /// the JSON only, not the draft's map.
 pub fn prepare_creation(
     row: &mut MappedRow,
-    import_id: i64,
+    import_id: &str,
     stored: impl Fn(&RecordDraft) -> bool,
 ) {
-    let import = import_id.to_string();
     for d in &mut row.drafts {
         let ot = d.object_type;
         // Deals get defaults for a new record; drafts with secondary emails change on planning.
@@ -192,7 +191,7 @@ pub fn prepare_creation(
         }
         d.creation_json = Some(json::to_json_with(
             &d.properties,
-            &[(SOURCE, "IMPORT"), (SOURCE_ID, &import)],
+            &[(SOURCE, "IMPORT"), (SOURCE_ID, import_id)],
         ));
     }
 }

@@ -296,8 +296,9 @@ impl Handoff<'_> {
             (Some(m), Some(k)) => m.contains(&(d.object_type, k.as_str())),
             _ => false,
         };
+        let import_id = self.import_id.to_string();
         for row in &mut rows {
-            prepare_creation(row, self.import_id, stored);
+            prepare_creation(row, &import_id, stored);
         }
         drop(matched);
         self.send(Item::Rows(Batch {

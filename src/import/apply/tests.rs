@@ -260,7 +260,7 @@ fn json_written_while_parsing_is_what_the_plan_creates() {
         contact("b@x.example", &[("lastname", "Berg")]),
     ]);
     for row in &mut r {
-        prepare_creation(row, 42, |_| false);
+        prepare_creation(row, "42", |_| false);
     }
     // The draft's own map is left as it was.
     assert_eq!(r[0].drafts[0].properties["hs_object_source"], "CSV");
@@ -313,7 +313,7 @@ fn a_batch_planned_as_all_new_is_restored_to_be_planned_again() {
     r[1].errors
         .push(RowError::new(ErrorType::InvalidEmail, "x"));
     for row in &mut r {
-        prepare_creation(row, 7, |_| false);
+        prepare_creation(row, "7", |_| false);
     }
     let original = r.clone();
     assert!(restorable(&r));
@@ -336,7 +336,7 @@ fn a_batch_planned_as_all_new_is_restored_to_be_planned_again() {
         contact("a@x.example", &[("city", "Rome")]),
     ]);
     for row in &mut twice {
-        prepare_creation(row, 7, |_| false);
+        prepare_creation(row, "7", |_| false);
     }
     assert!(!restorable(&twice));
     assert!(!restorable(&rows(vec![contact("c@x.example", &[])])));
