@@ -283,6 +283,19 @@ impl TestServer {
         )
     }
 
+    /// Imports `n` new contacts by email alone (a0@x.example, a1@…), asserting they were created.
+    pub fn import_new_contacts(&self, token: &str, n: usize) -> Value {
+        let csv: String = (0..n).map(|i| format!("a{i}@x.example\n")).collect();
+        let done = self.import_contacts(
+            token,
+            "UPSERT",
+            &[("Email", "email")],
+            &format!("Email\n{csv}"),
+        );
+        assert_eq!(outcome(&done), [n as i64, 0, 0]);
+        done
+    }
+
     pub fn wait_finished(&self, token: &str, id: &str) -> Value {
         wait_finished(|path| self.get(token, path), id, Duration::from_millis(25))
     }
