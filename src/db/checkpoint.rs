@@ -4,14 +4,15 @@
 //! to a thread of its own instead, started with the writer and ended with it.
 
 use diesel::connection::SimpleConnection;
+use diesel::SqliteConnection;
 use std::sync::mpsc::{sync_channel, SyncSender};
 use std::thread::JoinHandle;
 
 /// WAL pages past which the writer's own connection still checkpoints (128 MiB at 16 KiB
 /// pages), should the thread fall behind: the log never grows without bound.
-pub(super) const BACKSTOP_PAGES: u32 = 8192;
+const BACKSTOP_PAGES: u32 = 8192;
 /// SQLite's default, which the writer's pooled connection goes back to.
-pub(super) const DEFAULT_PAGES: u32 = 1000;
+const DEFAULT_PAGES: u32 = 1000;
 
 pub(super) struct Checkpointer {
     nudge: Option<SyncSender<()>>,
@@ -19,8 +20,12 @@ pub(super) struct Checkpointer {
 }
 
 impl Checkpointer {
-    /// Checkpoints on `conn`, a connection of its own, each time it is nudged.
-    pub(super) fn start(mut conn: diesel::SqliteConnection) -> std::io::Result<Checkpointer> {
+    /// Takes over `writer`'s checkpoints, run on `conn`, a connection of its own, each time it
+    /// is nudged.
+    pub(super) fn start(
+        mut conn: SqliteConnection,
+        writer: &mut SqliteConnection,
+    ) -> Result<Checkpointer, String> {
         // One pending nudge is enough: a checkpoint copies everything committed before it.
         let (nudge, nudged) = sync_channel::<()>(1);
         let thread = std::thread::Builder::new()
@@ -33,11 +38,16 @@ impl Checkpointer {
                         tracing::warn!(error = %e, "WAL checkpoint failed; the next commit retries");
                     }
                 }
-            })?;
-        Ok(Checkpointer {
+            })
+            .map_err(|e| e.to_string())?;
+        let checkpointer = Checkpointer {
             nudge: Some(nudge),
             thread: Some(thread),
-        })
+        };
+        writer
+            .batch_execute(&format!("PRAGMA wal_autocheckpoint = {BACKSTOP_PAGES}"))
+            .map_err(|e| e.to_string())?;
+        Ok(checkpointer)
     }
 
     /// After a commit: checkpoint what it wrote, unless a checkpoint is already due.
@@ -45,6 +55,12 @@ impl Checkpointer {
         if let Some(n) = &self.nudge {
             let _ = n.try_send(());
         }
+    }
+
+    /// Waits for the last checkpoint, and gives `writer` its own checkpoints back.
+    pub(super) fn finish(self, writer: &mut SqliteConnection) {
+        drop(self);
+        let _ = writer.batch_execute(&format!("PRAGMA wal_autocheckpoint = {DEFAULT_PAGES}"));
     }
 }
 

@@ -290,23 +290,15 @@ impl Db {
     /// the writer's connection as usual, when it cannot have a connection or a thread.
     fn checkpointer(&self, writer: &mut diesel::SqliteConnection) -> Option<Checkpointer> {
         let started = match self.own_conn() {
-            Ok(DbConnection::Sqlite(c)) => Checkpointer::start(c).map_err(|e| e.to_string()),
+            Ok(DbConnection::Sqlite(c)) => Checkpointer::start(c, writer),
             Ok(DbConnection::Postgres(_)) => return None,
             Err(e) => Err(e.to_string()),
         };
-        let backstop = format!("PRAGMA wal_autocheckpoint = {}", checkpoint::BACKSTOP_PAGES);
-        match started.and_then(|c| {
-            writer
-                .batch_execute(&backstop)
-                .map(|()| c)
-                .map_err(|e| e.to_string())
-        }) {
-            Ok(c) => Some(c),
-            Err(e) => {
-                tracing::warn!(error = %e, "no checkpointing thread; the import's writer checkpoints");
-                None
-            }
-        }
+        started
+            .inspect_err(|e| {
+                tracing::warn!(error = %e, "no checkpointing thread; the import's writer checkpoints")
+            })
+            .ok()
     }
 
     /// A connection kept for reading one stored upload through once. Its pages are never read
@@ -441,9 +433,8 @@ impl BulkWriter {
     where
         E: From<diesel::result::Error> + From<DbError>,
     {
-        let pass = self.gate.as_deref().map(WriteGate::enter);
+        let _pass = self.gate.as_deref().map(WriteGate::enter);
         let written = transaction(&mut self.conn, f)?;
-        drop(pass);
         if let Some(c) = &self.checkpointer {
             c.nudge();
         }
@@ -452,15 +443,11 @@ impl BulkWriter {
 }
 
 impl Drop for BulkWriter {
+    /// The pooled connection checkpoints for itself again.
     fn drop(&mut self) {
-        // Dropping the checkpointer waits for its last checkpoint; the pooled connection then
-        // checkpoints for itself again.
-        if self.checkpointer.take().is_none() {
-            return;
-        }
-        if let DbConnection::Sqlite(c) = &mut *self.conn {
-            let pages = checkpoint::DEFAULT_PAGES;
-            let _ = c.batch_execute(&format!("PRAGMA wal_autocheckpoint = {pages}"));
+        if let (Some(c), DbConnection::Sqlite(writer)) = (self.checkpointer.take(), &mut *self.conn)
+        {
+            c.finish(writer);
         }
     }
 }
