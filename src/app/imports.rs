@@ -7,6 +7,7 @@ use crate::db::errors::ImportErrorRow;
 use crate::db::imports::{ImportRow, NewImport};
 use crate::db::{self, Db, DbError};
 use crate::error::{ApiError, Context, ErrorDetail};
+use crate::import::request::by_file_name;
 use crate::import::{ImportRequest, ImportState};
 use crate::jobs::queue;
 use crate::jobs::source::{count_rows, open_source};
@@ -76,15 +77,7 @@ pub fn create(
     }
     let mut attached = Vec::new();
     for (i, spec) in request.files.iter().enumerate() {
-        let found = files
-            .iter()
-            .find(|f| f.file_name == spec.file_name)
-            .or_else(|| {
-                files
-                    .iter()
-                    .find(|f| f.file_name.eq_ignore_ascii_case(&spec.file_name))
-            });
-        match found {
+        match by_file_name(files, &spec.file_name, |f| &f.file_name) {
             Some(f) => attached.push((f.id, i as i32)),
             None => problems.push(
                 ErrorDetail::new(format!(

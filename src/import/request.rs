@@ -147,6 +147,19 @@ pub const MAX_COLUMNS: usize = 1000;
 
 const SUPPORTED: &str = "0-1 (contacts), 0-2 (companies) or 0-3 (deals)";
 
+/// The first of `candidates` named `name`, else the first so named but for ASCII case: how
+/// uploaded files and the request's `files` entries find each other.
+pub fn by_file_name<'a, T>(
+    candidates: &'a [T],
+    name: &str,
+    name_of: impl Fn(&T) -> &str,
+) -> Option<&'a T> {
+    let all = || candidates.iter();
+    all()
+        .find(|c| name_of(c) == name)
+        .or_else(|| all().find(|c| name_of(c).eq_ignore_ascii_case(name)))
+}
+
 impl ImportRequest {
     /// Parses and validates the `importRequest` text.
     pub fn parse(text: &str) -> Result<ImportRequest, RequestError> {
@@ -375,16 +388,9 @@ impl ImportRequest {
             .unwrap_or(Operation::Upsert)
     }
 
-    /// The entry of `files` an uploaded file of this name goes with: the same name, else the
-    /// same but for ASCII case (as the files are matched when the import is created).
+    /// The entry of `files` an uploaded file of this name goes with (`by_file_name`).
     pub fn file_named(&self, name: &str) -> Option<&FileSpec> {
-        let named = |exact: bool| {
-            self.files.iter().find(|f| match exact {
-                true => f.file_name == name,
-                false => f.file_name.eq_ignore_ascii_case(name),
-            })
-        };
-        named(true).or_else(|| named(false))
+        by_file_name(&self.files, name, |f| &f.file_name)
     }
 
     /// Object types that any imported column writes to, sorted by type id.

@@ -80,3 +80,17 @@ fn duplicate_file_names_are_refused() {
         .message
         .contains("twice"));
 }
+
+#[test]
+fn files_find_each_other_by_name_then_by_name_but_for_case() {
+    let names = ["Leads.CSV", "leads.csv", "other.csv"];
+    let find = |n: &str| by_file_name(&names, n, |s| s).copied();
+    assert_eq!(find("leads.csv"), Some("leads.csv"), "the exact name first");
+    assert_eq!(
+        find("LEADS.csv"),
+        Some("Leads.CSV"),
+        "else the first but for case"
+    );
+    assert_eq!(find("Other.CSV"), Some("other.csv"));
+    assert_eq!(find("missing.csv"), None);
+}
