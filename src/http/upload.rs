@@ -92,6 +92,12 @@ fn multipart_error(e: actix_multipart::MultipartError) -> ApiError {
     }
 }
 
+/// Where the chunks of the file being received go to be counted, if anywhere. Each chunk gets a
+/// sender of its own, so that closing the count (`RowCount::close`) ends it.
+fn row_feed(out: &Received) -> Option<SyncSender<Vec<u8>>> {
+    out.files.last()?.rows.as_ref()?.feed()
+}
+
 /// Stores one chunk of a file, then hands it to the file's row count, if any.
 async fn store_chunk(
     state: &web::Data<AppState>,
@@ -181,7 +187,6 @@ async fn receive_parts(
                     .as_ref()
                     .and_then(|r| r.file_named(&file_name))
                     .and_then(|spec| RowCount::start(spec, state.config.max_file_rows));
-                let feed = rows.as_ref().and_then(RowCount::feed);
                 out.files.push(UploadedFile {
                     id,
                     file_name,
@@ -207,12 +212,12 @@ async fn receive_parts(
                     while buf.len() >= CHUNK_BYTES {
                         let rest = buf.split_off(CHUNK_BYTES);
                         let full = std::mem::replace(&mut buf, rest);
-                        store_chunk(state, id, seq, full, feed.clone()).await?;
+                        store_chunk(state, id, seq, full, row_feed(out)).await?;
                         seq += 1;
                     }
                 }
                 if !buf.is_empty() {
-                    store_chunk(state, id, seq, buf, feed).await?;
+                    store_chunk(state, id, seq, buf, row_feed(out)).await?;
                     seq += 1;
                 }
                 if let Some(rows) = out.files.last_mut().and_then(|f| f.rows.as_mut()) {
