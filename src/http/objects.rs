@@ -15,6 +15,7 @@ use crate::crm::properties::default_property;
 use crate::crm::{associations, ObjectType};
 use crate::db::records::StoredRecord;
 use crate::error::{ApiError, ErrorBody};
+use crate::import::apply::{add_derived, from_stored};
 use actix_web::{web, HttpRequest, HttpResponse};
 use std::collections::BTreeMap;
 
@@ -142,8 +143,9 @@ pub fn render(
     linked: Option<&Vec<(ObjectType, i64, i32)>>,
     wants_assoc: bool,
 ) -> Result<SimplePublicObjectWithAssociations, ApiError> {
-    let mut all = crate::import::apply::from_json(&rec.properties)
+    let mut all = from_stored(ot, &rec.properties, rec.key.as_deref())
         .map_err(|e| ApiError::Internal(format!("{} {}: {e}", ot.singular(), rec.id)))?;
+    add_derived(ot, &mut all, rec.created_by_import);
     all.insert("hs_object_id".into(), rec.id.to_string());
     all.insert("createdate".into(), iso(rec.created_at));
     all.insert(ot.modified_property().into(), iso(rec.updated_at));

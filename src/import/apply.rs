@@ -14,7 +14,7 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 mod json;
-pub use json::{from_json, to_json};
+pub use json::{add_derived, from_stored, to_stored};
 
 pub type Properties = BTreeMap<String, String>;
 
@@ -33,9 +33,8 @@ pub struct Existing {
 pub struct Insert {
     pub key: Option<String>,
     pub properties: Properties,
-    /// The record's JSON when the parsing thread could already write it (see
-    /// `prepare_creation`); `properties` then lacks the provenance the JSON holds. None once a
-    /// later row changed the record: `properties` is then the whole record.
+    /// The record's stored JSON when the parsing thread could already write it (see
+    /// `prepare_creation`). None once a later row changed the record.
     pub json: Option<String>,
     /// The draft it comes from: row index in the batch, draft index in the row (`restore`).
     pub source: (usize, usize),
@@ -44,8 +43,9 @@ pub struct Insert {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Update {
     pub id: i64,
-    /// The record's key when a row changed it; None leaves it as stored.
-    pub new_key: Option<String>,
+    pub key: Option<String>,
+    /// Whether a row changed the key.
+    pub rekeyed: bool,
     pub properties: Properties,
     /// `properties` as stored when no row changed them (saves writing the JSON again).
     pub json: Option<String>,
@@ -150,36 +150,17 @@ fn complete_for_create(ot: ObjectType, p: &mut Properties) -> Result<(), String>
     }
 }
 
-/// The properties `draft` creates its record with: its own, HubSpot's defaults for a new record
-/// and the import's provenance; or why it cannot create one.
-fn creation_properties(
-    ot: ObjectType,
-    mut props: Properties,
-    import_id: i64,
-) -> Result<Properties, String> {
+/// The properties `draft` creates its record with: its own and HubSpot's defaults for a new
+/// record; or why it cannot create one. (Its provenance is the record's `created_by_import`.)
+fn creation_properties(ot: ObjectType, mut props: Properties) -> Result<Properties, String> {
     complete_for_create(ot, &mut props)?;
-    add_provenance(&mut props, import_id);
     Ok(props)
-}
-
-/// The provenance every record an import creates carries.
-const SOURCE: &str = "hs_object_source";
-const SOURCE_ID: &str = "hs_object_source_id";
-
-fn add_provenance(props: &mut Properties, import_id: i64) {
-    props.insert(SOURCE.into(), "IMPORT".into());
-    props.insert(SOURCE_ID.into(), import_id.to_string());
 }
 
 /// Writes, on the parsing thread, the JSON each contact or company draft would create its record
 /// with, so the writing thread (the busier one) need not when the draft does create one
-/// unchanged; not for drafts known to match a `stored` record. The provenance is written into
-/// the JSON only, not the draft's map.
-pub fn prepare_creation(
-    row: &mut MappedRow,
-    import_id: &str,
-    stored: impl Fn(&RecordDraft) -> bool,
-) {
+/// unchanged; not for drafts known to match a `stored` record.
+pub fn prepare_creation(row: &mut MappedRow, stored: impl Fn(&RecordDraft) -> bool) {
     for d in &mut row.drafts {
         let ot = d.object_type;
         // Deals get defaults for a new record; drafts with secondary emails change on planning.
@@ -189,10 +170,7 @@ pub fn prepare_creation(
         if complete_for_create(ot, &mut d.properties).is_err() {
             continue;
         }
-        d.creation_json = Some(json::to_json_with(
-            &d.properties,
-            &[(SOURCE, "IMPORT"), (SOURCE_ID, import_id)],
-        ));
+        d.creation_json = Some(json::to_stored(ot, &d.properties, d.key.as_deref()));
     }
 }
 
@@ -366,11 +344,10 @@ pub fn plan_batch(
                     };
                     let own_count = own.len() as i64;
                     let json = json.filter(|_| draft.aliases.is_empty());
-                    // Written JSON was checked complete; its map gets the provenance only if a
-                    // later row changes it (below).
+                    // Written JSON was checked complete.
                     let mut props = match json {
                         Some(_) => own,
-                        None => match creation_properties(ot, own, import_id) {
+                        None => match creation_properties(ot, own) {
                             Ok(p) => p,
                             Err(m) => {
                                 fail(&mut plan, ErrorType::MissingRequiredProperty, m);
@@ -409,9 +386,7 @@ pub fn plan_batch(
                         i,
                     );
                     let key = writes.inserts[ix].key.clone();
-                    if writes.inserts[ix].json.take().is_some() {
-                        add_provenance(&mut writes.inserts[ix].properties, import_id);
-                    }
+                    writes.inserts[ix].json = None;
                     let merged = &mut writes.inserts[ix].properties;
                     merge(merged, draft, key.as_ref());
                     for e in add_aliases(
@@ -502,7 +477,8 @@ pub fn plan_batch(
             let rec = records.remove(&id).expect("touched records are loaded");
             writes.updates.push(Update {
                 id,
-                new_key: rec.key.filter(|_| rekeyed.contains(&id)),
+                key: rec.key,
+                rekeyed: rekeyed.contains(&id),
                 properties: rec.properties,
                 json: rec.json.filter(|_| !changed.contains(&id)),
             });

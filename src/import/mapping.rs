@@ -2,7 +2,7 @@
 //! coerced by its property's type, and one `RecordDraft` per object type comes out, keyed by
 //! record id or alternate key (email, domain) when the row has one.
 
-use super::coerce::{coerce_value, e164, normalize_email, normalize_key, DateFormat};
+use super::coerce::{coerce_value, normalize_email, normalize_key, DateFormat};
 use super::request::{ColumnType, FileSpec, MAX_COLUMNS};
 use super::row_error::{ErrorType, RowError};
 use super::source::{Cells, Row};
@@ -339,13 +339,6 @@ impl FilePlan {
                             }
                             if def.has_unique_value && !def.hubspot_defined {
                                 draft.unique.push((def.name.clone(), v.clone()));
-                            }
-                            if ot == ObjectType::Contact && def.name == "phone" {
-                                if let Some(e164) = e164(&v) {
-                                    draft
-                                        .properties
-                                        .insert("hs_calculated_phone_number".into(), e164);
-                                }
                             }
                             draft.properties.insert(def.name.clone(), v);
                         }

@@ -13,8 +13,8 @@ use crate::db::files::FileRow;
 use crate::db::records::{NewRecord, RecordUpdate};
 use crate::db::{self, now, DbConnection, DbError};
 use crate::import::apply::{
-    aliases_of, from_json, plan_batch, restorable, restore, to_json, BatchPlan, Counters, Existing,
-    RecordRef,
+    aliases_of, from_stored, plan_batch, restorable, restore, to_stored, BatchPlan, Counters,
+    Existing, RecordRef,
 };
 use crate::import::mapping::{LinkTarget, MappedRow, ADDITIONAL_EMAILS};
 use crate::import::request::Operation;
@@ -213,7 +213,7 @@ fn batch_keys(rows: &[MappedRow]) -> Vec<(ObjectType, Vec<String>)> {
 
 /// A stored record with its properties parsed.
 fn to_existing(ot: ObjectType, r: db::records::ImportTarget) -> Result<Existing, DbError> {
-    let properties = from_json(&r.properties)
+    let properties = from_stored(ot, &r.properties, r.key.as_deref())
         .map_err(|e| DbError::Corrupt(format!("{} {}: {e}", ot.singular(), r.id)))?;
     Ok(Existing {
         id: r.id,
@@ -288,7 +288,7 @@ fn write_plan(
                     true => i.json.clone(),
                     false => i.json.take(),
                 }
-                .unwrap_or_else(|| to_json(&i.properties)),
+                .unwrap_or_else(|| to_stored(*ot, &i.properties, i.key.as_deref())),
             })
             .collect();
         new_ids.insert(
@@ -300,8 +300,11 @@ fn write_plan(
             .iter_mut()
             .map(|u| RecordUpdate {
                 id: u.id,
-                new_key: u.new_key.clone(),
-                properties: u.json.take().unwrap_or_else(|| to_json(&u.properties)),
+                new_key: u.key.clone().filter(|_| u.rekeyed),
+                properties: u
+                    .json
+                    .take()
+                    .unwrap_or_else(|| to_stored(*ot, &u.properties, u.key.as_deref())),
             })
             .collect();
         db::records::update(c, portal, *ot, import_id, updates)?;

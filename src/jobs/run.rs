@@ -231,7 +231,7 @@ fn process_file(
         let (spent_tx, spent_rx) = channel();
         let db = ctx.db.clone();
         let batch_rows = ctx.config.batch_rows.max(1);
-        let (catalogue, import_id) = (ictx.catalogue, ictx.import_id);
+        let catalogue = ictx.catalogue;
         let batches_new = &batches_new;
         let portal = ictx.portal;
         s.spawn(move || {
@@ -251,7 +251,6 @@ fn process_file(
                 spent: spent_rx,
                 batches_new,
                 read_ahead,
-                import_id,
             };
             produce(db, file, spec, catalogue, skip, batch_rows, out)
         });
@@ -277,7 +276,6 @@ struct Handoff<'a> {
     batches_new: &'a AtomicBool,
     /// Where batches are read ahead (`batch::ReadAhead`), on backends where that pays.
     read_ahead: Option<(db::DbConnection, PortalId)>,
-    import_id: i64,
 }
 
 impl Handoff<'_> {
@@ -296,9 +294,8 @@ impl Handoff<'_> {
             (Some(m), Some(k)) => m.contains(&(d.object_type, k.as_str())),
             _ => false,
         };
-        let import_id = self.import_id.to_string();
         for row in &mut rows {
-            prepare_creation(row, &import_id, stored);
+            prepare_creation(row, stored);
         }
         drop(matched);
         self.send(Item::Rows(Batch {

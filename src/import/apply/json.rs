@@ -1,32 +1,56 @@
 //! A record's properties as stored: one JSON object of string values, keys in order. Written by
 //! hand because every imported row is written out once (serde_json's writer was an eighth of the
 //! parsing thread) and read back by every re-import.
+//!
+//! What follows from the record's columns or other properties is not stored (a narrower row is
+//! what a database's bulk write pays for; these were two fifths of a stored contact's JSON):
+//! - the alternate key's property (`email`, `domain`) when it equals the key column, put back by
+//!   `from_stored`;
+//! - the provenance of records an import created (`hs_object_source`, `hs_object_source_id`)
+//!   and a contact's `hs_calculated_phone_number`, added by `add_derived` for display: the engine
+//!   never needs them.
 
 use super::Properties;
+use crate::crm::ObjectType;
+use crate::import::coerce::e164;
 
-/// The record's properties as stored.
-pub fn to_json(p: &Properties) -> String {
-    write_object(p.iter().map(|(k, v)| (k.as_str(), v.as_str())), p.len())
+/// The record's properties as stored, given its key.
+pub fn to_stored(ot: ObjectType, p: &Properties, key: Option<&str>) -> String {
+    let in_key = ot
+        .alternate_key()
+        .filter(|k| p.get(*k).map(String::as_str) == key);
+    let entries = p
+        .iter()
+        .filter(|(k, _)| Some(k.as_str()) != in_key)
+        .map(|(k, v)| (k.as_str(), v.as_str()));
+    write_object(entries, p.len())
 }
 
-/// `to_json` of `p` with `extra`'s entries added (replacing any of the same name), without
-/// inserting them into the map. `extra` is sorted by key.
-pub fn to_json_with(p: &Properties, extra: &[(&str, &str)]) -> String {
-    debug_assert!(extra.windows(2).all(|w| w[0].0 < w[1].0));
-    let n = p.len() + extra.len();
-    let mut own = p.iter().map(|(k, v)| (k.as_str(), v.as_str())).peekable();
-    let mut extra = extra.iter().copied().peekable();
-    let merged = std::iter::from_fn(|| match (own.peek(), extra.peek()) {
-        (Some(o), Some(e)) if o.0 < e.0 => own.next(),
-        (Some(o), Some(e)) if o.0 == e.0 => {
-            own.next();
-            extra.next()
+/// A record's properties from what `to_stored` wrote and its key: the key's property is put back.
+pub fn from_stored(
+    ot: ObjectType,
+    json: &str,
+    key: Option<&str>,
+) -> Result<Properties, serde_json::Error> {
+    let mut p = from_json(json)?;
+    if let (Some(name), Some(key)) = (ot.alternate_key(), key) {
+        p.entry(name.to_string()).or_insert_with(|| key.to_string());
+    }
+    Ok(p)
+}
+
+/// Adds the read-only properties that follow from the record: the import that created it, and a
+/// contact's phone in E.164 form.
+pub fn add_derived(ot: ObjectType, p: &mut Properties, created_by_import: Option<i64>) {
+    if let Some(id) = created_by_import {
+        p.insert("hs_object_source".into(), "IMPORT".into());
+        p.insert("hs_object_source_id".into(), id.to_string());
+    }
+    if ot == ObjectType::Contact {
+        if let Some(n) = p.get("phone").and_then(|v| e164(v)) {
+            p.insert("hs_calculated_phone_number".into(), n);
         }
-        (_, Some(_)) => extra.next(),
-        (Some(_), None) => own.next(),
-        (None, None) => None,
-    });
-    write_object(merged, n)
+    }
 }
 
 fn write_object<'a>(entries: impl Iterator<Item = (&'a str, &'a str)>, n: usize) -> String {
@@ -88,18 +112,18 @@ const NEEDS_ESCAPE: [bool; 256] = {
     t
 };
 
-/// A record's stored properties (`to_json`'s output). Collected in order and built in one go:
+/// A JSON object of string values, as `write_object` writes one. Collected in order and built in one go:
 /// the document is written sorted, and inserting entries one by one (a tree descent of string
 /// comparisons each, which is what deserialising into the map does) was a tenth of a
 /// re-import's writing thread.
-pub fn from_json(json: &str) -> Result<Properties, serde_json::Error> {
+fn from_json(json: &str) -> Result<Properties, serde_json::Error> {
     match plain_entries(json) {
         Some(entries) => Ok(entries.into_iter().collect()),
         None => Ok(serde_entries(json)?.into_iter().collect()),
     }
 }
 
-/// The entries of a document as `to_json` writes one when no string needs escaping (nearly every
+/// The entries of a document as `write_object` writes one when no string needs escaping (nearly every
 /// record): `{"k":"v",…}`, nothing else. A re-import reads every record it updates, and a general
 /// JSON parser was a fifth of its writing thread; anything else (escapes, spaces, other values)
 /// is None, left to serde_json.
@@ -173,6 +197,10 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
+    fn to_json(p: &Properties) -> String {
+        write_object(p.iter().map(|(k, v)| (k.as_str(), v.as_str())), p.len())
+    }
+
     fn map(entries: &[(&str, &str)]) -> Properties {
         entries
             .iter()
@@ -195,23 +223,29 @@ mod tests {
     }
 
     #[test]
-    fn extra_entries_merge_in_order_and_win() {
-        let p = map(&[
-            ("email", "a@b.c"),
-            ("hs_object_source", "API"),
-            ("zip", "1"),
-        ]);
-        let json = to_json_with(
-            &p,
-            &[("hs_object_source", "IMPORT"), ("hs_object_source_id", "7")],
-        );
-        let mut want = p.clone();
-        want.insert("hs_object_source".into(), "IMPORT".into());
-        want.insert("hs_object_source_id".into(), "7".into());
-        assert_eq!(json, serde_json::to_string(&want).unwrap());
+    fn the_key_column_is_not_stored_twice_and_comes_back() {
+        let p = map(&[("email", "a@b.c"), ("firstname", "Al"), ("zip", "1")]);
+        let stored = to_stored(ObjectType::Contact, &p, Some("a@b.c"));
+        assert_eq!(stored, r#"{"firstname":"Al","zip":"1"}"#);
         assert_eq!(
-            to_json_with(&Properties::new(), &[("a", "1")]),
-            r#"{"a":"1"}"#
+            from_stored(ObjectType::Contact, &stored, Some("a@b.c")).unwrap(),
+            p
+        );
+        // A property that differs from the key, or an object without one, is stored as it is.
+        let other = to_stored(ObjectType::Contact, &p, Some("x@b.c"));
+        assert_eq!(other, to_json(&p));
+        assert_eq!(
+            from_stored(ObjectType::Contact, &other, Some("x@b.c")).unwrap(),
+            p
+        );
+        let deal = map(&[("dealname", "D"), ("email", "a@b.c")]);
+        assert_eq!(to_stored(ObjectType::Deal, &deal, None), to_json(&deal));
+        let domain = map(&[("domain", "b.c"), ("name", "B")]);
+        let stored = to_stored(ObjectType::Company, &domain, Some("b.c"));
+        assert_eq!(stored, r#"{"name":"B"}"#);
+        assert_eq!(
+            from_stored(ObjectType::Company, &stored, Some("b.c")).unwrap(),
+            domain
         );
     }
 

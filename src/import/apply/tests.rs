@@ -48,7 +48,7 @@ fn stored(
         vec![Existing {
             id,
             key: Some(email.into()),
-            json: Some(to_json(&p)),
+            json: Some(to_stored(ObjectType::Contact, &p, Some(email))),
             properties: p,
             created_by_import: by,
         }],
@@ -63,7 +63,8 @@ fn a_record_no_row_changes_keeps_its_stored_json() {
     let plan = plan_batch(&mut r, 1, |_| Operation::Upsert, &mut existing);
     let u = &plan.writes[&ObjectType::Contact].updates[0];
     assert_eq!((u.id, &u.json), (9, &stored_json));
-    assert_eq!(u.json.as_deref(), Some(to_json(&u.properties).as_str()));
+    let written = to_stored(ObjectType::Contact, &u.properties, u.key.as_deref());
+    assert_eq!(u.json.as_deref(), Some(written.as_str()));
 
     let mut r = rows(vec![
         contact("b@x.example", &[("firstname", "Bo")]),
@@ -86,8 +87,6 @@ fn upsert_creates_new_and_merges_existing_without_clearing() {
     let plan = plan_batch(&mut r, 1, |_| Operation::Upsert, &mut existing);
     let w = &plan.writes[&ObjectType::Contact];
     assert_eq!(w.inserts.len(), 1);
-    assert_eq!(w.inserts[0].properties["hs_object_source"], "IMPORT");
-    assert_eq!(w.inserts[0].properties["hs_object_source_id"], "1");
     assert_eq!(w.updates[0].id, 9);
     assert_eq!(w.updates[0].properties["firstname"], "Bo");
     assert_eq!(w.updates[0].properties["lastname"], "Lee");
@@ -252,56 +251,59 @@ fn lifecycle_stage_never_moves_backwards() {
 #[test]
 fn json_written_while_parsing_is_what_the_plan_creates() {
     let mut r = rows(vec![
-        contact(
-            "a@x.example",
-            &[("firstname", "Al"), ("hs_object_source", "CSV")],
-        ),
+        contact("a@x.example", &[("firstname", "Al")]),
         contact("b@x.example", &[("firstname", "Bo")]),
         contact("b@x.example", &[("lastname", "Berg")]),
     ]);
     for row in &mut r {
-        prepare_creation(row, "42", |_| false);
+        prepare_creation(row, |_| false);
     }
-    // The draft's own map is left as it was.
-    assert_eq!(r[0].drafts[0].properties["hs_object_source"], "CSV");
     let plan = plan_batch(&mut r, 42, |_| Operation::Upsert, &mut BTreeMap::new());
     let ins = &plan.writes[&ObjectType::Contact].inserts;
     assert_eq!(ins.len(), 2);
-    let mut created = ins[0].properties.clone();
-    created.insert("hs_object_source".into(), "IMPORT".into());
-    created.insert("hs_object_source_id".into(), "42".into());
-    assert_eq!(ins[0].json.as_deref(), Some(to_json(&created).as_str()));
+    let written = to_stored(ObjectType::Contact, &ins[0].properties, Some("a@x.example"));
+    assert_eq!(ins[0].json.as_deref(), Some(written.as_str()));
     // The same record planned without the written JSON.
-    let mut again = rows(vec![contact(
-        "a@x.example",
-        &[("firstname", "Al"), ("hs_object_source", "CSV")],
-    )]);
+    let mut again = rows(vec![contact("a@x.example", &[("firstname", "Al")])]);
     let plan2 = plan_batch(&mut again, 42, |_| Operation::Upsert, &mut BTreeMap::new());
     assert_eq!(
         plan2.writes[&ObjectType::Contact].inserts[0].properties,
-        created
+        ins[0].properties
     );
     // A later row merged into the second record: its JSON is written again from the map.
     assert_eq!(ins[1].json, None);
     assert_eq!(ins[1].properties["lastname"], "Berg");
-    assert_eq!(ins[1].properties["hs_object_source"], "IMPORT");
-    assert_eq!(ins[1].properties["hs_object_source_id"], "42");
+    assert_eq!(ins[1].properties["firstname"], "Bo");
 }
 
 #[test]
-fn stored_properties_read_back_as_written_in_any_order() {
+fn stored_properties_read_back_as_written() {
     let p: Properties = [("zeta", "1"), ("a\"b", "é\n"), ("email", "x@y.io")]
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
-    assert_eq!(from_json(&to_json(&p)).unwrap(), p);
-    let unsorted = from_json(r#"{"b":"2","a":"1","b":"3"}"#).unwrap();
-    assert_eq!(
-        unsorted.into_iter().collect::<Vec<_>>(),
-        vec![("a".into(), "1".into()), ("b".into(), "3".into())]
-    );
-    assert!(from_json(r#"{"a":1}"#).is_err());
-    assert!(from_json(r#"{"a":"1"} x"#).is_err());
+    for key in [Some("x@y.io"), Some("other@y.io"), None] {
+        let json = to_stored(ObjectType::Contact, &p, key);
+        assert_eq!(from_stored(ObjectType::Contact, &json, key).unwrap(), p);
+    }
+    assert!(from_stored(ObjectType::Contact, r#"{"a":1}"#, None).is_err());
+    assert!(from_stored(ObjectType::Contact, r#"{"a":"1"} x"#, None).is_err());
+}
+
+#[test]
+fn derived_properties_are_added_for_display() {
+    let mut p: Properties = [("phone", "(555) 123-4567")]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    add_derived(ObjectType::Contact, &mut p, Some(42));
+    assert_eq!(p["hs_object_source"], "IMPORT");
+    assert_eq!(p["hs_object_source_id"], "42");
+    assert_eq!(p["hs_calculated_phone_number"], "+15551234567");
+    let mut company = p.clone();
+    company.remove("hs_calculated_phone_number");
+    add_derived(ObjectType::Company, &mut company, None);
+    assert!(!company.contains_key("hs_calculated_phone_number"));
 }
 
 #[test]
@@ -313,7 +315,7 @@ fn a_batch_planned_as_all_new_is_restored_to_be_planned_again() {
     r[1].errors
         .push(RowError::new(ErrorType::InvalidEmail, "x"));
     for row in &mut r {
-        prepare_creation(row, "7", |_| false);
+        prepare_creation(row, |_| false);
     }
     let original = r.clone();
     assert!(restorable(&r));
@@ -336,7 +338,7 @@ fn a_batch_planned_as_all_new_is_restored_to_be_planned_again() {
         contact("a@x.example", &[("city", "Rome")]),
     ]);
     for row in &mut twice {
-        prepare_creation(row, "7", |_| false);
+        prepare_creation(row, |_| false);
     }
     assert!(!restorable(&twice));
     assert!(!restorable(&rows(vec![contact("c@x.example", &[])])));
