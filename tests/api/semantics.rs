@@ -398,15 +398,21 @@ fn lifecycle_stage_only_moves_forward_and_phones_get_e164() {
     s.import(
         &t,
         &contacts_request("c.csv", "UPSERT", &cols),
-        &[("c.csv", b"Email,Stage,Phone\nann@x.example,evangelist,\n")],
+        &[(
+            "c.csv",
+            b"Email,Stage,Phone\nann@x.example,evangelist,555-1234\n",
+        )],
     );
-    let ann = s.get(
-        &t,
-        "/crm/v3/objects/contacts/ann@x.example?idProperty=email&properties=lifecyclestage",
-    );
+    let ann = s.get(&t, "/crm/v3/objects/contacts/ann@x.example?idProperty=email&properties=lifecyclestage,phone,hs_calculated_phone_number");
     assert_eq!(
         ann.json["properties"]["lifecyclestage"], "evangelist",
         "forward is fine"
+    );
+    assert_eq!(ann.json["properties"]["phone"], "555-1234");
+    assert_eq!(
+        ann.json["properties"]["hs_calculated_phone_number"],
+        serde_json::Value::Null,
+        "a number without an E.164 form leaves none behind"
     );
 }
 

@@ -112,9 +112,9 @@ const NEEDS_ESCAPE: [bool; 256] = {
     t
 };
 
-/// A JSON object of string values, as `write_object` writes one. Collected in order and built in one go:
-/// the document is written sorted, and inserting entries one by one (a tree descent of string
-/// comparisons each, which is what deserialising into the map does) was a tenth of a
+/// A JSON object of string values, as `write_object` writes one. Collected in order and built in
+/// one go: the document is written sorted, and inserting entries one by one (a tree descent of
+/// string comparisons each, which is what deserialising into the map does) was a tenth of a
 /// re-import's writing thread.
 fn from_json(json: &str) -> Result<Properties, serde_json::Error> {
     match plain_entries(json) {
@@ -123,10 +123,10 @@ fn from_json(json: &str) -> Result<Properties, serde_json::Error> {
     }
 }
 
-/// The entries of a document as `write_object` writes one when no string needs escaping (nearly every
-/// record): `{"k":"v",…}`, nothing else. A re-import reads every record it updates, and a general
-/// JSON parser was a fifth of its writing thread; anything else (escapes, spaces, other values)
-/// is None, left to serde_json.
+/// The entries of a document as `write_object` writes one when no string needs escaping (nearly
+/// every record): `{"k":"v",…}`, nothing else. A re-import reads every record it updates, and a
+/// general JSON parser was a fifth of its writing thread; anything else (escapes, spaces, other
+/// values) is None, left to serde_json.
 fn plain_entries(json: &str) -> Option<Vec<(String, String)>> {
     let b = json.as_bytes();
     let mut out = Vec::with_capacity(16);
@@ -247,6 +247,19 @@ mod tests {
             from_stored(ObjectType::Company, &stored, Some("b.c")).unwrap(),
             domain
         );
+    }
+
+    #[test]
+    fn derived_properties_are_added_for_display() {
+        let mut p = map(&[("phone", "(555) 123-4567")]);
+        add_derived(ObjectType::Contact, &mut p, Some(42));
+        assert_eq!(p["hs_object_source"], "IMPORT");
+        assert_eq!(p["hs_object_source_id"], "42");
+        assert_eq!(p["hs_calculated_phone_number"], "+15551234567");
+        let mut company = p.clone();
+        company.remove("hs_calculated_phone_number");
+        add_derived(ObjectType::Company, &mut company, None);
+        assert!(!company.contains_key("hs_calculated_phone_number"));
     }
 
     #[test]

@@ -277,36 +277,6 @@ fn json_written_while_parsing_is_what_the_plan_creates() {
 }
 
 #[test]
-fn stored_properties_read_back_as_written() {
-    let p: Properties = [("zeta", "1"), ("a\"b", "é\n"), ("email", "x@y.io")]
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-    for key in [Some("x@y.io"), Some("other@y.io"), None] {
-        let json = to_stored(ObjectType::Contact, &p, key);
-        assert_eq!(from_stored(ObjectType::Contact, &json, key).unwrap(), p);
-    }
-    assert!(from_stored(ObjectType::Contact, r#"{"a":1}"#, None).is_err());
-    assert!(from_stored(ObjectType::Contact, r#"{"a":"1"} x"#, None).is_err());
-}
-
-#[test]
-fn derived_properties_are_added_for_display() {
-    let mut p: Properties = [("phone", "(555) 123-4567")]
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-    add_derived(ObjectType::Contact, &mut p, Some(42));
-    assert_eq!(p["hs_object_source"], "IMPORT");
-    assert_eq!(p["hs_object_source_id"], "42");
-    assert_eq!(p["hs_calculated_phone_number"], "+15551234567");
-    let mut company = p.clone();
-    company.remove("hs_calculated_phone_number");
-    add_derived(ObjectType::Company, &mut company, None);
-    assert!(!company.contains_key("hs_calculated_phone_number"));
-}
-
-#[test]
 fn a_batch_planned_as_all_new_is_restored_to_be_planned_again() {
     let mut r = rows(vec![
         contact("a@x.example", &[("firstname", "Al")]),
