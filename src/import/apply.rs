@@ -123,7 +123,8 @@ pub enum RecordRef {
 }
 
 /// Properties a new record must have, per HubSpot's import rules; the deal pipeline and stage
-/// default to the default pipeline's first stage.
+/// default to the default pipeline's first stage. (Its provenance is not a property but the
+/// record's `created_by_import`.)
 fn complete_for_create(ot: ObjectType, p: &mut Properties) -> Result<(), String> {
     match ot {
         ObjectType::Contact
@@ -148,13 +149,6 @@ fn complete_for_create(ot: ObjectType, p: &mut Properties) -> Result<(), String>
         }
         _ => Ok(()),
     }
-}
-
-/// The properties `draft` creates its record with: its own and HubSpot's defaults for a new
-/// record; or why it cannot create one. (Its provenance is the record's `created_by_import`.)
-fn creation_properties(ot: ObjectType, mut props: Properties) -> Result<Properties, String> {
-    complete_for_create(ot, &mut props)?;
-    Ok(props)
 }
 
 /// Writes, on the parsing thread, the JSON each contact or company draft would create its record
@@ -345,16 +339,13 @@ pub fn plan_batch(
                     let own_count = own.len() as i64;
                     let json = json.filter(|_| draft.aliases.is_empty());
                     // Written JSON was checked complete.
-                    let mut props = match json {
-                        Some(_) => own,
-                        None => match creation_properties(ot, own) {
-                            Ok(p) => p,
-                            Err(m) => {
-                                fail(&mut plan, ErrorType::MissingRequiredProperty, m);
-                                continue;
-                            }
-                        },
-                    };
+                    let mut props = own;
+                    if json.is_none() {
+                        if let Err(m) = complete_for_create(ot, &mut props) {
+                            fail(&mut plan, ErrorType::MissingRequiredProperty, m);
+                            continue;
+                        }
+                    }
                     plan.counters.property_values += own_count;
                     if let Some(k) = &draft.key {
                         by_key.insert(k.clone(), new);
