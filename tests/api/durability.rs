@@ -104,7 +104,9 @@ fn a_cancel_on_one_node_stops_the_worker_on_another_within_one_batch() {
         ],
     );
     let token = Process::token(&db, 1);
-    let rows = 40_000;
+    // Long enough that the import is still running when the cancel comes, however slowly this
+    // test's thread gets its turn on a busy machine: 40,000 rows were sometimes done by then.
+    let rows = 200_000;
     let csv = csv_of("Email,First", rows, |i| format!("c{i}@cancel.example,N{i}"));
     let request = contacts_request(
         "cancel.csv",
