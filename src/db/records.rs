@@ -37,6 +37,10 @@ pub struct ImportTarget {
     pub properties: String,
     #[diesel(sql_type = Nullable<BigInt>)]
     pub created_by_import: Option<i64>,
+    /// Where this version of the row is stored: PostgreSQL's `ctid` (None on SQLite). Locking
+    /// and updating a record there fetches it directly, where its id cost an index probe.
+    #[diesel(sql_type = Nullable<Text>)]
+    pub at: Option<String>,
 }
 
 #[derive(QueryableByName)]
@@ -59,13 +63,20 @@ pub struct RecordUpdate {
     /// None leaves the stored key.
     pub new_key: Option<String>,
     pub properties: String,
+    /// Where the version this batch locked is stored (`ImportTarget::at`), if known.
+    pub at: Option<String>,
 }
 
 /// The columns a `StoredRecord` reads.
 const RECORD_COLUMNS: &str =
     "properties, created_at, updated_at, created_by_import, updated_by_import";
 /// The columns an `ImportTarget` reads.
-const TARGET_COLUMNS: &str = "properties, created_by_import";
+fn target_columns(conn: &DbConnection) -> &'static str {
+    match conn {
+        DbConnection::Postgres(_) => "properties, created_by_import, ctid::text AS at",
+        DbConnection::Sqlite(_) => "properties, created_by_import, NULL AS at",
+    }
+}
 
 /// `SELECT id, key, <columns> FROM <table>`, the key column named `key` for every object type.
 fn select_list(ot: ObjectType, columns: &str) -> String {
@@ -126,15 +137,8 @@ pub fn lock_by_ids(
     ot: ObjectType,
     ids: &[i64],
 ) -> Result<Vec<ImportTarget>, DbError> {
-    find_in(
-        conn,
-        portal,
-        ot,
-        TARGET_COLUMNS,
-        "id",
-        Among::Ids(ids),
-        true,
-    )
+    let columns = target_columns(conn);
+    find_in(conn, portal, ot, columns, "id", Among::Ids(ids), true)
 }
 
 /// Records an import batch rewrites whose alternate key (email, domain) is one of `keys`; empty
@@ -145,16 +149,9 @@ pub fn lock_by_keys(
     ot: ObjectType,
     keys: &[String],
 ) -> Result<Vec<ImportTarget>, DbError> {
+    let columns = target_columns(conn);
     match ot.alternate_key() {
-        Some(col) => find_in(
-            conn,
-            portal,
-            ot,
-            TARGET_COLUMNS,
-            col,
-            Among::Keys(keys),
-            true,
-        ),
+        Some(col) => find_in(conn, portal, ot, columns, col, Among::Keys(keys), true),
         None => Ok(Vec::new()),
     }
 }
@@ -169,12 +166,15 @@ pub struct Peeked {
     pub version: i64,
 }
 
-#[derive(QueryableByName)]
-struct Version {
+/// A record's current row version and where it is stored, as `lock_versions` finds it.
+#[derive(Debug, QueryableByName)]
+pub struct Located {
     #[diesel(sql_type = BigInt)]
-    id: i64,
+    pub id: i64,
     #[diesel(sql_type = BigInt)]
-    version: i64,
+    pub version: i64,
+    #[diesel(sql_type = Text)]
+    pub at: String,
 }
 
 /// The row version PostgreSQL keeps for free: `xmin`, the transaction that wrote this version.
@@ -192,34 +192,38 @@ pub fn peek_by_keys(
     let postgres = matches!(conn, DbConnection::Postgres(_));
     match ot.alternate_key().filter(|_| postgres) {
         Some(col) => {
-            let columns = format!("{TARGET_COLUMNS}, {VERSION_COLUMN}");
+            let columns = format!("{}, {VERSION_COLUMN}", target_columns(conn));
             find_in(conn, portal, ot, &columns, col, Among::Keys(keys), false)
         }
         None => Ok(Vec::new()),
     }
 }
 
-/// PostgreSQL: locks the records `ids` as `lock_by_ids` does, reading only their versions
-/// (id, version); nothing on SQLite.
+/// PostgreSQL: locks the rows stored `at` (`ImportTarget::at` of a `peek_by_keys`) as
+/// `lock_by_ids` does, reading only each record's id, version and place; nothing on SQLite. A row
+/// updated since it was peeked comes back as its latest version (or not at all), which its
+/// version tells apart.
 pub fn lock_versions(
     conn: &mut DbConnection,
     portal: PortalId,
     ot: ObjectType,
-    ids: &[i64],
-) -> Result<Vec<(i64, i64)>, DbError> {
-    if !matches!(conn, DbConnection::Postgres(_)) {
+    at: &[String],
+) -> Result<Vec<Located>, DbError> {
+    let DbConnection::Postgres(c) = conn else {
+        return Ok(Vec::new());
+    };
+    if at.is_empty() {
         return Ok(Vec::new());
     }
-    let rows: Vec<Version> = find_in(
-        conn,
-        portal,
-        ot,
-        VERSION_COLUMN,
-        "id",
-        Among::Ids(ids),
-        true,
-    )?;
-    Ok(rows.into_iter().map(|v| (v.id, v.version)).collect())
+    use diesel::RunQueryDsl;
+    Ok(diesel::sql_query(format!(
+        "SELECT id, {VERSION_COLUMN}, ctid::text AS at FROM {} \
+         WHERE ctid = ANY($2::text[]::tid[]) AND portal_id = $1 FOR UPDATE",
+        ot.table()
+    ))
+    .bind::<BigInt, _>(portal.0)
+    .bind::<Array<Text>, _>(at)
+    .load(c)?)
 }
 
 /// The values a lookup matches a column against.
@@ -517,8 +521,8 @@ pub fn update(
     rows: Vec<RecordUpdate>,
 ) -> Result<(), DbError> {
     let stamp = stamp(conn, now());
-    let table = ot.table();
     if let DbConnection::Sqlite(_) = conn {
+        let table = ot.table();
         // The key only where it changed: setting it, even to the same value, rewrites the
         // record's entry in the key index.
         let rest =
@@ -547,40 +551,82 @@ pub fn update(
         }
         return Ok(());
     }
-    let mut rows = rows.into_iter().peekable();
-    while rows.peek().is_some() {
-        let chunk: Vec<RecordUpdate> = rows.by_ref().take(UPDATE_CHUNK).collect();
-        let full = chunk.len() == UPDATE_CHUNK;
-        let (cols, per_row, set_key) = match ot.alternate_key() {
-            Some(k) => (
-                "id, k, properties",
-                "(?,?,?)",
-                format!("{k} = COALESCE(v.k, {table}.{k}), "),
-            ),
-            None => ("id, properties", "(?,?)", String::new()),
-        };
-        let values = vec![per_row; chunk.len()].join(",");
-        let q = format!(
-            "WITH v({cols}) AS (VALUES {values}) \
-             UPDATE {table} SET {set_key}properties = v.properties, updated_at = ?, updated_by_import = ? \
-             FROM v WHERE {table}.id = v.id AND {table}.portal_id = ?"
-        );
-        let mut vals = Vec::with_capacity(chunk.len() * 3 + 3);
-        for r in chunk {
-            vals.push(Val::I64(r.id));
-            if ot.alternate_key().is_some() {
-                vals.push(Val::OptText(r.new_key));
+    // Records whose locked row is known are updated there (`RecordUpdate::at`), the others by id.
+    let (located, by_id): (Vec<RecordUpdate>, Vec<RecordUpdate>) =
+        rows.into_iter().partition(|r| r.at.is_some());
+    for (rows, at) in [(located, true), (by_id, false)] {
+        let mut rows = rows.into_iter().peekable();
+        while rows.peek().is_some() {
+            let chunk: Vec<RecordUpdate> = rows.by_ref().take(UPDATE_CHUNK).collect();
+            let n = chunk.len();
+            let done = update_chunk(conn, portal, ot, import_id, &stamp, chunk, at)?;
+            // A locked row stays where it is until this batch rewrites it, once (the plan has
+            // one update per record): a row not found there is a fault, and the batch rolls back.
+            if at && done < n {
+                return Err(DbError::Corrupt(format!(
+                    "{} of {n} {} were not where this batch locked them",
+                    n - done,
+                    ot.table()
+                )));
             }
-            vals.push(Val::Text(r.properties));
-        }
-        vals.extend([stamp.clone(), Val::I64(import_id), Val::I64(portal.0)]);
-        if full {
-            sql::execute_prepared(conn, &q, vals)?;
-        } else {
-            sql::execute(conn, &q, vals)?;
         }
     }
     Ok(())
+}
+
+/// PostgreSQL: one multi-row `UPDATE` of `rows`, found where they are stored (`at`) or by id.
+/// Returns the number of records it rewrote.
+fn update_chunk(
+    conn: &mut DbConnection,
+    portal: PortalId,
+    ot: ObjectType,
+    import_id: i64,
+    stamp: &Val,
+    rows: Vec<RecordUpdate>,
+    at: bool,
+) -> Result<usize, DbError> {
+    let table = ot.table();
+    let keyed = ot.alternate_key();
+    let mut cols = vec!["id"];
+    let mut find = format!("{table}.id = v.id AND {table}.portal_id = ?");
+    if at {
+        cols.push("at");
+        find = format!("{table}.ctid = v.at::tid AND {find}");
+    }
+    let set_key = match keyed {
+        Some(k) => {
+            cols.push("k");
+            format!("{k} = COALESCE(v.k, {table}.{k}), ")
+        }
+        None => String::new(),
+    };
+    cols.push("properties");
+    let per_row = format!("({})", vec!["?"; cols.len()].join(","));
+    let q = format!(
+        "WITH v({}) AS (VALUES {}) \
+         UPDATE {table} SET {set_key}properties = v.properties, updated_at = ?, \
+         updated_by_import = ? FROM v WHERE {find}",
+        cols.join(", "),
+        vec![per_row.as_str(); rows.len()].join(",")
+    );
+    let full = rows.len() == UPDATE_CHUNK;
+    let mut vals = Vec::with_capacity(rows.len() * cols.len() + 3);
+    for r in rows {
+        vals.push(Val::I64(r.id));
+        if at {
+            vals.push(Val::OptText(r.at));
+        }
+        if keyed.is_some() {
+            vals.push(Val::OptText(r.new_key));
+        }
+        vals.push(Val::Text(r.properties));
+    }
+    vals.extend([stamp.clone(), Val::I64(import_id), Val::I64(portal.0)]);
+    if full {
+        sql::execute_prepared(conn, &q, vals)
+    } else {
+        sql::execute(conn, &q, vals)
+    }
 }
 
 /// One SQLite per-record `UPDATE` text: its object type and whether it sets the key.

@@ -70,7 +70,10 @@ pub(super) fn write(
         c.batch_execute("SAVEPOINT assumed_new")?;
         let mut existing = BTreeMap::new();
         let mut plan = plan(ictx, rows, &mut existing);
-        match write_plan(c, ctx, ictx, &at, file, rows, counters, &mut plan, true) {
+        let nowhere = Places::default();
+        match write_plan(
+            c, ctx, ictx, &at, file, rows, counters, &mut plan, &nowhere, true,
+        ) {
             Ok(next) => {
                 c.batch_execute("RELEASE SAVEPOINT assumed_new")?;
                 return Ok(Ok((next, Box::new((plan, existing)) as Spent)));
@@ -87,15 +90,18 @@ pub(super) fn write(
             Err(e) => return Err(e),
         }
     }
+    let mut places = Places::default();
     let mut existing = match read_ahead {
         Some(ahead) if keys_only(rows) && !db::records::any_secondary_email(c, portal)? => {
-            confirm(c, portal, rows, ahead)?
+            confirm(c, portal, rows, ahead, &mut places)?
         }
-        _ => load_existing(c, portal, rows)?,
+        _ => load_existing(c, portal, rows, &mut places)?,
     };
     *all_new = existing.values().all(Vec::is_empty);
     let mut plan = plan(ictx, rows, &mut existing);
-    let next = write_plan(c, ctx, ictx, &at, file, rows, counters, &mut plan, false)?;
+    let next = write_plan(
+        c, ctx, ictx, &at, file, rows, counters, &mut plan, &places, false,
+    )?;
     Ok(Ok((next, Box::new((plan, existing)) as Spent)))
 }
 
@@ -108,13 +114,24 @@ pub(super) fn reads_ahead(backend: db::Backend) -> bool {
 }
 
 /// The stored records a batch's keys matched, read by the parsing thread on its own connection
-/// while the writer commits earlier batches, with their versions. The writer trusts a record
-/// only if locking it finds the same version, so a record changed since (by an earlier batch of
-/// this import or by anyone else) is read again, and keys that matched nothing are looked up
-/// again: they may have been created since. Reading and parsing the records was half of a
-/// re-import's writing thread, and its lookup one of the server's two busiest statements; the
-/// writer now locks by id and reads two numbers a record.
-pub(super) struct ReadAhead(BTreeMap<ObjectType, Vec<(Existing, i64)>>);
+/// while the writer commits earlier batches, with their versions and places. The writer trusts a
+/// record only if locking it where it was finds the same version, so a record changed since (by
+/// an earlier batch of this import or by anyone else) is read again, and keys that matched
+/// nothing are looked up again: they may have been created since. Reading and parsing the
+/// records was half of a re-import's writing thread, and its lookup one of the server's two
+/// busiest statements; the writer now locks each row where it is and reads three values a record.
+pub(super) struct ReadAhead(BTreeMap<ObjectType, Vec<Peek>>);
+
+/// A record read ahead: as the engine sees it, its row version, and where that version is stored.
+struct Peek {
+    existing: Existing,
+    version: i64,
+    at: String,
+}
+
+/// Where each record a batch locked is stored, by object type and id (PostgreSQL's `ctid`,
+/// `ImportTarget::at`): the batch's updates find them there.
+type Places = foldhash::HashMap<(ObjectType, i64), String>;
 
 impl ReadAhead {
     /// The keys of each object type that matched a stored record.
@@ -124,7 +141,7 @@ impl ReadAhead {
             .flat_map(|(ot, found)| {
                 found
                     .iter()
-                    .filter_map(|(e, _)| e.key.as_deref().map(|k| (*ot, k)))
+                    .filter_map(|p| p.existing.key.as_deref().map(|k| (*ot, k)))
             })
             .collect()
     }
@@ -145,7 +162,14 @@ pub(super) fn read_ahead(
         for (ot, keys) in batch_keys(rows) {
             let found = db::records::peek_by_keys(c, portal, ot, &keys)?
                 .into_iter()
-                .map(|p| Ok((to_existing(ot, p.target)?, p.version)))
+                .map(|p| {
+                    let at = p.target.at.clone().unwrap_or_default();
+                    Ok(Peek {
+                        existing: to_existing(ot, p.target)?,
+                        version: p.version,
+                        at,
+                    })
+                })
                 .collect::<Result<Vec<_>, DbError>>()?;
             out.insert(ot, found);
         }
@@ -157,26 +181,34 @@ pub(super) fn read_ahead(
 }
 
 /// The stored records of a keys-only batch from what was read ahead: those whose version the
-/// lock confirms, plus a fresh locked lookup of every other key.
+/// lock confirms, plus a fresh locked lookup of every other key. Records `places` where each is.
 fn confirm(
     c: &mut DbConnection,
     portal: PortalId,
     rows: &[MappedRow],
     ahead: ReadAhead,
+    places: &mut Places,
 ) -> Result<BTreeMap<ObjectType, Vec<Existing>>, DbError> {
     let mut ahead = ahead.0;
     let mut out = BTreeMap::new();
     for (ot, keys) in batch_keys(rows) {
         let peeked = ahead.remove(&ot).unwrap_or_default();
-        let ids: Vec<i64> = peeked.iter().map(|(e, _)| e.id).collect();
-        let current: foldhash::HashMap<i64, i64> = db::records::lock_versions(c, portal, ot, &ids)?
-            .into_iter()
-            .collect();
-        let mut existing: Vec<Existing> = peeked
-            .into_iter()
-            .filter(|(e, version)| current.get(&e.id) == Some(version))
-            .map(|(e, _)| e)
-            .collect();
+        let at: Vec<String> = peeked.iter().map(|p| p.at.clone()).collect();
+        let current: foldhash::HashMap<i64, db::records::Located> =
+            db::records::lock_versions(c, portal, ot, &at)?
+                .into_iter()
+                .map(|l| (l.id, l))
+                .collect();
+        let mut existing: Vec<Existing> = Vec::with_capacity(peeked.len());
+        for p in peeked {
+            if let Some(l) = current
+                .get(&p.existing.id)
+                .filter(|l| l.version == p.version)
+            {
+                places.insert((ot, l.id), l.at.clone());
+                existing.push(p.existing);
+            }
+        }
         let confirmed: HashSet<&str> = existing.iter().filter_map(|e| e.key.as_deref()).collect();
         let others: Vec<String> = keys
             .into_iter()
@@ -185,7 +217,7 @@ fn confirm(
         let have: HashSet<i64> = existing.iter().map(|e| e.id).collect();
         for r in db::records::lock_by_keys(c, portal, ot, &others)? {
             if !have.contains(&r.id) {
-                existing.push(to_existing(ot, r)?);
+                existing.push(locked(ot, r, places)?);
             }
         }
         out.insert(ot, existing);
@@ -222,6 +254,18 @@ fn to_existing(ot: ObjectType, r: db::records::ImportTarget) -> Result<Existing,
         created_by_import: r.created_by_import,
         json: Some(r.properties),
     })
+}
+
+/// A record the batch locked, with its place noted in `places`.
+fn locked(
+    ot: ObjectType,
+    r: db::records::ImportTarget,
+    places: &mut Places,
+) -> Result<Existing, DbError> {
+    if let Some(at) = &r.at {
+        places.insert((ot, r.id), at.clone());
+    }
+    to_existing(ot, r)
 }
 
 /// Where a batch leaves its file: the job's checkpoint once it commits.
@@ -274,6 +318,7 @@ fn write_plan(
     rows: &[MappedRow],
     counters: &Counters,
     plan: &mut BatchPlan,
+    places: &Places,
     keep_json: bool,
 ) -> Result<Counters, RunError> {
     let (portal, import_id) = (ictx.portal, ictx.import_id);
@@ -305,6 +350,7 @@ fn write_plan(
                     .json
                     .take()
                     .unwrap_or_else(|| to_stored(*ot, &u.properties, u.key.as_deref())),
+                at: places.get(&(*ot, u.id)).cloned(),
             })
             .collect();
         db::records::update(c, portal, *ot, import_id, updates)?;
@@ -391,10 +437,13 @@ fn write_plan(
     Ok(next)
 }
 
+/// The stored records a batch names (by id, key, secondary email or unique value, or as a link's
+/// target), locked, with `places` noted.
 fn load_existing(
     c: &mut DbConnection,
     portal: PortalId,
     rows: &[MappedRow],
+    places: &mut Places,
 ) -> Result<BTreeMap<ObjectType, Vec<Existing>>, DbError> {
     let mut out = BTreeMap::new();
     for ot in ObjectType::ALL {
@@ -455,7 +504,7 @@ fn load_existing(
         found.dedup_by_key(|r| r.id);
         let existing = found
             .into_iter()
-            .map(|r| to_existing(ot, r))
+            .map(|r| locked(ot, r, places))
             .collect::<Result<Vec<_>, DbError>>()?;
         out.insert(ot, existing);
     }
