@@ -146,12 +146,14 @@ fn run(args: &Args) -> Result<bool> {
     let token = env.mint_token()?;
     // Declared after `schema`, so dropped (stopped) before the schema is.
     let mut server = env.start(&dir_path.join("server.log"))?;
+    let steal_start = CpuTicks::read();
     let measured = measure(&server, &token, &data, args.reimport).map_err(|e| {
         format!(
             "{e}\nlast server log lines:\n{}",
             log_tail(&server.log_path, 20)
         )
     })?;
+    let steal_hubport = CpuTicks::stolen_since(steal_start);
     let db_size = database_size(args, &dir_path, schema.as_ref());
     let cpu = CpuTime::read(server.pid());
     server.stop();
@@ -162,10 +164,13 @@ fn run(args: &Args) -> Result<bool> {
         .reimport
         .as_ref()
         .map(|pass| check_counters(&pass.polled.import, &data.expect_reimport()));
+    let steal_start = CpuTicks::read();
     let loader = run_loader(args, &data, &dir_path, &suffix);
+    let steal = (steal_hubport, CpuTicks::stolen_since(steal_start));
     print_report(&Report {
         args,
         load: (load_start, load_average()),
+        steal,
         data: &data,
         measured: &measured,
         cpu,
@@ -959,6 +964,32 @@ fn database_size(args: &Args, dir: &Path, schema: Option<&PgSchema>) -> Option<u
     }
 }
 
+/// The machine's CPU time so far from `/proc/stat`: (stolen by the hypervisor, all), in ticks.
+#[derive(Clone, Copy)]
+struct CpuTicks(u64, u64);
+
+impl CpuTicks {
+    fn read() -> Option<CpuTicks> {
+        let stat = std::fs::read_to_string("/proc/stat").ok()?;
+        let ticks: Vec<u64> = stat
+            .lines()
+            .next()?
+            .split_whitespace()
+            .skip(1)
+            .filter_map(|t| t.parse().ok())
+            .collect();
+        Some(CpuTicks(*ticks.get(7)?, ticks.iter().take(8).sum()))
+    }
+
+    /// The share of CPU time stolen since `start`: a virtual machine's other tenants slow every
+    /// figure, and the loader and hubport are not always slowed alike.
+    fn stolen_since(start: Option<CpuTicks>) -> Option<f64> {
+        let (a, b) = (start?, CpuTicks::read()?);
+        let all = b.1.checked_sub(a.1).filter(|&n| n > 0)?;
+        Some(b.0.saturating_sub(a.0) as f64 / all as f64)
+    }
+}
+
 /// The 1-minute load average: other work on the machine skews every figure.
 fn load_average() -> Option<f64> {
     std::fs::read_to_string("/proc/loadavg")
@@ -1145,6 +1176,8 @@ struct Report<'a> {
     args: &'a Args,
     /// 1-minute load average before generating and after the loader.
     load: (Option<f64>, Option<f64>),
+    /// Share of CPU time the host gave other guests, during hubport's imports and the loader.
+    steal: (Option<f64>, Option<f64>),
     data: &'a Dataset,
     measured: &'a Measured,
     /// The server's CPU time just before it was stopped (both imports with `--reimport`).
@@ -1315,6 +1348,12 @@ fn print_report(r: &Report) {
         } else {
             ""
         }
+    );
+    let pct = |s: Option<f64>| s.map_or("?".into(), |s| format!("{:.0} %", s * 100.0));
+    println!(
+        "CPU stolen by the host: {} during hubport's imports, {} during the loader",
+        pct(r.steal.0),
+        pct(r.steal.1)
     );
     print_counters(r.counters);
 
