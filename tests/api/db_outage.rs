@@ -60,6 +60,7 @@ fn postgres_restarted_mid_import_the_import_finishes_as_a_clean_run() {
         &[
             ("HUBPORT_BATCH_ROWS", "200"),
             ("HUBPORT_GROUP_COMMIT_MS", "20"),
+            ("HUBPORT_DB_TIMEOUT_MS", "2000"),
         ],
     );
     let token = Process::token(&db, 1);

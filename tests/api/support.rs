@@ -136,6 +136,10 @@ impl TestServer {
         let mut config = Config::with_database(db.url.clone(), db.data_dir.path());
         config.poll_interval = Duration::from_millis(50);
         config.pool_size = 4;
+        // Many servers share the machine while the suite runs, and a busy virtual machine has
+        // taken over 2 s (the default) to hand out a PostgreSQL connection: that failed tests
+        // that have nothing to do with timeouts. The timeout's own tests run their own servers.
+        config.db_timeout = Duration::from_secs(20);
         // Tests poll fast; only the rate-limit tests set real limits.
         config.rate_limit_per_10s = 100_000;
         config.rate_limit_per_day = 100_000_000;
@@ -630,6 +634,8 @@ impl Process {
             .env("DATABASE_URL", &db.url)
             .env("HUBPORT_JWT_SECRET", PROCESS_SECRET)
             .env("HUBPORT_POLL_MS", "50")
+            // As for in-process servers (`start_on`): a busy machine, not a test's subject.
+            .env("HUBPORT_DB_TIMEOUT_MS", "20000")
             .stdout(std::process::Stdio::null())
             .stderr(std::fs::File::create(&stderr_path).unwrap());
         for (k, v) in env {
