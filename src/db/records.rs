@@ -63,7 +63,8 @@ pub struct RecordUpdate {
     /// None leaves the stored key.
     pub new_key: Option<String>,
     pub properties: String,
-    /// Where the version this batch locked is stored (`ImportTarget::at`), if known.
+    /// Where the version this batch locked is stored (`ImportTarget::at`); PostgreSQL updates
+    /// the record there (None on SQLite, which updates by id).
     pub at: Option<String>,
 }
 
@@ -551,31 +552,27 @@ pub fn update(
         }
         return Ok(());
     }
-    // Records whose locked row is known are updated there (`RecordUpdate::at`), the others by id.
-    let (located, by_id): (Vec<RecordUpdate>, Vec<RecordUpdate>) =
-        rows.into_iter().partition(|r| r.at.is_some());
-    for (rows, at) in [(located, true), (by_id, false)] {
-        let mut rows = rows.into_iter().peekable();
-        while rows.peek().is_some() {
-            let chunk: Vec<RecordUpdate> = rows.by_ref().take(UPDATE_CHUNK).collect();
-            let n = chunk.len();
-            let done = update_chunk(conn, portal, ot, import_id, &stamp, chunk, at)?;
-            // A locked row stays where it is until this batch rewrites it, once (the plan has
-            // one update per record): a row not found there is a fault, and the batch rolls back.
-            if at && done < n {
-                return Err(DbError::Corrupt(format!(
-                    "{} of {n} {} were not where this batch locked them",
-                    n - done,
-                    ot.table()
-                )));
-            }
+    // Every record a batch updates on PostgreSQL was locked, at a place it noted
+    // (`RecordUpdate::at`), and stays there until this batch rewrites it, once (the plan has one
+    // update per record): a row not found there is a fault, and the batch rolls back.
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let chunk: Vec<RecordUpdate> = rows.by_ref().take(UPDATE_CHUNK).collect();
+        let n = chunk.len();
+        let done = update_chunk(conn, portal, ot, import_id, &stamp, chunk)?;
+        if done < n {
+            return Err(DbError::Corrupt(format!(
+                "{} of {n} {} were not where this batch locked them",
+                n - done,
+                ot.table()
+            )));
         }
     }
     Ok(())
 }
 
-/// PostgreSQL: one multi-row `UPDATE` of `rows`, found where they are stored (`at`) or by id.
-/// Returns the number of records it rewrote.
+/// PostgreSQL: one multi-row `UPDATE` of `rows`, each found where it is stored (`at`, a TID
+/// scan: no index probe). Returns the number of records it rewrote.
 fn update_chunk(
     conn: &mut DbConnection,
     portal: PortalId,
@@ -583,16 +580,11 @@ fn update_chunk(
     import_id: i64,
     stamp: &Val,
     rows: Vec<RecordUpdate>,
-    at: bool,
 ) -> Result<usize, DbError> {
     let table = ot.table();
     let keyed = ot.alternate_key();
-    let mut cols = vec!["id"];
-    let mut find = format!("{table}.id = v.id AND {table}.portal_id = ?");
-    if at {
-        cols.push("at");
-        find = format!("{table}.ctid = v.at::tid AND {find}");
-    }
+    let mut cols = vec!["id", "at"];
+    let find = format!("{table}.ctid = v.at::tid AND {table}.id = v.id AND {table}.portal_id = ?");
     let set_key = match keyed {
         Some(k) => {
             cols.push("k");
@@ -613,9 +605,7 @@ fn update_chunk(
     let mut vals = Vec::with_capacity(rows.len() * cols.len() + 3);
     for r in rows {
         vals.push(Val::I64(r.id));
-        if at {
-            vals.push(Val::OptText(r.at));
-        }
+        vals.push(Val::OptText(r.at));
         if keyed.is_some() {
             vals.push(Val::OptText(r.new_key));
         }
