@@ -56,6 +56,9 @@ pub enum DbError {
     Query(#[source] diesel::result::Error),
     #[error("corrupt stored data: {0}")]
     Corrupt(String),
+    /// Records a batch read ahead of its write changed before it wrote them.
+    #[error("records changed under a batch: {0}")]
+    Changed(String),
     #[error("{0}")]
     Setup(String),
 }

@@ -37,10 +37,15 @@ pub struct ImportTarget {
     pub properties: String,
     #[diesel(sql_type = Nullable<BigInt>)]
     pub created_by_import: Option<i64>,
-    /// Where this version of the row is stored: PostgreSQL's `ctid` (None on SQLite). Locking
-    /// and updating a record there fetches it directly, where its id cost an index probe.
+    /// Where this version of the row is stored: PostgreSQL's `ctid` (None on SQLite). Updating
+    /// a record there fetches it directly, where its id cost an index probe.
     #[diesel(sql_type = Nullable<Text>)]
     pub at: Option<String>,
+    /// This version of the row: PostgreSQL's `xmin` (the transaction that wrote it), which an
+    /// update checks so that it applies only to the version it was planned from. 0 on SQLite,
+    /// whose single writer reads and updates a batch's records under one lock.
+    #[diesel(sql_type = BigInt)]
+    pub version: i64,
 }
 
 #[derive(QueryableByName)]
@@ -63,9 +68,11 @@ pub struct RecordUpdate {
     /// None leaves the stored key.
     pub new_key: Option<String>,
     pub properties: String,
-    /// Where the version this batch locked is stored (`ImportTarget::at`); PostgreSQL updates
-    /// the record there (None on SQLite, which updates by id).
+    /// Where the version this batch read is stored (`ImportTarget::at`); PostgreSQL updates the
+    /// record there (None on SQLite, which updates by id).
     pub at: Option<String>,
+    /// The version this batch read (`ImportTarget::version`).
+    pub version: i64,
 }
 
 /// The columns a `StoredRecord` reads.
@@ -74,8 +81,10 @@ const RECORD_COLUMNS: &str =
 /// The columns an `ImportTarget` reads.
 fn target_columns(conn: &DbConnection) -> &'static str {
     match conn {
-        DbConnection::Postgres(_) => "properties, created_by_import, ctid::text AS at",
-        DbConnection::Sqlite(_) => "properties, created_by_import, NULL AS at",
+        DbConnection::Postgres(_) => {
+            "properties, created_by_import, ctid::text AS at, xmin::text::bigint AS version"
+        }
+        DbConnection::Sqlite(_) => "properties, created_by_import, NULL AS at, 0 AS version",
     }
 }
 
@@ -150,81 +159,41 @@ pub fn lock_by_keys(
     ot: ObjectType,
     keys: &[String],
 ) -> Result<Vec<ImportTarget>, DbError> {
-    let columns = target_columns(conn);
-    match ot.alternate_key() {
-        Some(col) => find_in(conn, portal, ot, columns, col, Among::Keys(keys), true),
-        None => Ok(Vec::new()),
-    }
+    targets_by_keys(conn, portal, ot, keys, true)
 }
 
-/// An `ImportTarget` read without a lock, ahead of the batch that rewrites it, with its row
-/// version: PostgreSQL's `xmin`, the transaction that wrote this version of the row.
-#[derive(Debug, QueryableByName)]
-pub struct Peeked {
-    #[diesel(embed)]
-    pub target: ImportTarget,
-    #[diesel(sql_type = BigInt)]
-    pub version: i64,
-}
-
-/// A record's current row version and where it is stored, as `lock_versions` finds it.
-#[derive(Debug, QueryableByName)]
-pub struct Located {
-    #[diesel(sql_type = BigInt)]
-    pub id: i64,
-    #[diesel(sql_type = BigInt)]
-    pub version: i64,
-    #[diesel(sql_type = Text)]
-    pub at: String,
-}
-
-/// The row version PostgreSQL keeps for free: `xmin`, the transaction that wrote this version.
-const VERSION_COLUMN: &str = "xmin::text::bigint AS version";
-
-/// PostgreSQL: the records whose key is one of `keys`, unlocked, with their versions (for
-/// `lock_versions` to confirm); nothing on SQLite, which keeps no row versions, or for objects
-/// without a key.
+/// Records whose alternate key is one of `keys`, read without a lock ahead of the batch that
+/// rewrites them (`jobs::batch::ReadAhead`); empty for objects without one. Their versions tell
+/// the batch's updates whether they changed since.
 pub fn peek_by_keys(
     conn: &mut DbConnection,
     portal: PortalId,
     ot: ObjectType,
     keys: &[String],
-) -> Result<Vec<Peeked>, DbError> {
-    let postgres = matches!(conn, DbConnection::Postgres(_));
-    match ot.alternate_key().filter(|_| postgres) {
-        Some(col) => {
-            let columns = format!("{}, {VERSION_COLUMN}", target_columns(conn));
-            find_in(conn, portal, ot, &columns, col, Among::Keys(keys), false)
-        }
-        None => Ok(Vec::new()),
-    }
+) -> Result<Vec<ImportTarget>, DbError> {
+    targets_by_keys(conn, portal, ot, keys, false)
 }
 
-/// PostgreSQL: locks the rows stored `at` (`ImportTarget::at` of a `peek_by_keys`) as
-/// `lock_by_ids` does, reading only each record's id, version and place; nothing on SQLite. A row
-/// updated since it was peeked comes back as its latest version (or not at all), which its
-/// version tells apart.
-pub fn lock_versions(
+fn targets_by_keys(
     conn: &mut DbConnection,
     portal: PortalId,
     ot: ObjectType,
-    at: &[String],
-) -> Result<Vec<Located>, DbError> {
-    let DbConnection::Postgres(c) = conn else {
-        return Ok(Vec::new());
-    };
-    if at.is_empty() {
-        return Ok(Vec::new());
+    keys: &[String],
+    for_update: bool,
+) -> Result<Vec<ImportTarget>, DbError> {
+    let columns = target_columns(conn);
+    match ot.alternate_key() {
+        Some(col) => find_in(
+            conn,
+            portal,
+            ot,
+            columns,
+            col,
+            Among::Keys(keys),
+            for_update,
+        ),
+        None => Ok(Vec::new()),
     }
-    use diesel::RunQueryDsl;
-    Ok(diesel::sql_query(format!(
-        "SELECT id, {VERSION_COLUMN}, ctid::text AS at FROM {} \
-         WHERE ctid = ANY($2::text[]::tid[]) AND portal_id = $1 FOR UPDATE",
-        ot.table()
-    ))
-    .bind::<BigInt, _>(portal.0)
-    .bind::<Array<Text>, _>(at)
-    .load(c)?)
 }
 
 /// The values a lookup matches a column against.
@@ -513,7 +482,9 @@ impl CopyBinary {
 
 /// Replaces the properties (and key) of existing records on behalf of `import_id`: one prepared
 /// statement per record on SQLite, where that is as fast as any multi-row form; a thousand per
-/// statement on PostgreSQL, which saves the round trips.
+/// statement on PostgreSQL, which saves the round trips. There each record is updated only if
+/// it is still the version the batch read (`RecordUpdate::version`); if any is not, the batch
+/// was planned from a record that changed since, and the caller undoes it (`DbError::Changed`).
 pub fn update(
     conn: &mut DbConnection,
     portal: PortalId,
@@ -522,6 +493,8 @@ pub fn update(
     rows: Vec<RecordUpdate>,
 ) -> Result<(), DbError> {
     let stamp = stamp(conn, now());
+    let n = rows.len();
+    let mut done = 0;
     if let DbConnection::Sqlite(_) = conn {
         let table = ot.table();
         // The key only where it changed: setting it, even to the same value, rewrites the
@@ -548,31 +521,27 @@ pub fn update(
                 Val::I64(r.id),
                 Val::I64(portal.0),
             ]);
-            execute_update(conn, ot, rekey, q, vals)?;
+            done += execute_update(conn, ot, rekey, q, vals)?;
         }
-        return Ok(());
-    }
-    // Every record a batch updates on PostgreSQL was locked, at a place it noted
-    // (`RecordUpdate::at`), and stays there until this batch rewrites it, once (the plan has one
-    // update per record): a row not found there is a fault, and the batch rolls back.
-    let mut rows = rows.into_iter().peekable();
-    while rows.peek().is_some() {
-        let chunk: Vec<RecordUpdate> = rows.by_ref().take(UPDATE_CHUNK).collect();
-        let n = chunk.len();
-        let done = update_chunk(conn, portal, ot, import_id, &stamp, chunk)?;
-        if done < n {
-            return Err(DbError::Corrupt(format!(
-                "{} of {n} {} were not where this batch locked them",
-                n - done,
-                ot.table()
-            )));
+    } else {
+        let mut rows = rows.into_iter().peekable();
+        while rows.peek().is_some() {
+            let chunk: Vec<RecordUpdate> = rows.by_ref().take(UPDATE_CHUNK).collect();
+            done += update_chunk(conn, portal, ot, import_id, &stamp, chunk)?;
         }
     }
-    Ok(())
+    match n - done {
+        0 => Ok(()),
+        missed => Err(DbError::Changed(format!(
+            "{missed} of {n} {} changed since this batch read them",
+            ot.table()
+        ))),
+    }
 }
 
 /// PostgreSQL: one multi-row `UPDATE` of `rows`, each found where it is stored (`at`, a TID
-/// scan: no index probe). Returns the number of records it rewrote.
+/// scan: no index probe) if it still is the version read. Returns the number of records it
+/// rewrote.
 fn update_chunk(
     conn: &mut DbConnection,
     portal: PortalId,
@@ -583,8 +552,13 @@ fn update_chunk(
 ) -> Result<usize, DbError> {
     let table = ot.table();
     let keyed = ot.alternate_key();
-    let mut cols = vec!["id", "at"];
-    let find = format!("{table}.ctid = v.at::tid AND {table}.id = v.id AND {table}.portal_id = ?");
+    let mut cols = vec!["id", "at", "version"];
+    // A row another transaction updated since is no longer at `at` nor of `version`: the
+    // statement skips it (and, had it waited for that transaction, rechecks both).
+    let find = format!(
+        "{table}.ctid = v.at::tid AND {table}.xmin = v.version::text::xid \
+         AND {table}.id = v.id AND {table}.portal_id = ?"
+    );
     let set_key = match keyed {
         Some(k) => {
             cols.push("k");
@@ -606,6 +580,7 @@ fn update_chunk(
     for r in rows {
         vals.push(Val::I64(r.id));
         vals.push(Val::OptText(r.at));
+        vals.push(Val::I64(r.version));
         if keyed.is_some() {
             vals.push(Val::OptText(r.new_key));
         }

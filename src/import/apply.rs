@@ -168,12 +168,15 @@ pub fn prepare_creation(row: &mut MappedRow, stored: impl Fn(&RecordDraft) -> bo
     }
 }
 
-/// Whether `restore` can give the batch back its drafts after `plan_batch` planned it against no
-/// stored record: when every draft creates its record unchanged from the JSON the parsing thread
-/// wrote (`prepare_creation`), which holds when each has that JSON and no key repeats.
-pub fn restorable(rows: &[MappedRow]) -> bool {
+/// Whether `restore` can give the batch back its drafts after `plan_batch` planned it: when every
+/// draft either creates its record unchanged from the JSON the parsing thread wrote
+/// (`prepare_creation`) or matches a `stored` record (an update only reads its draft), and no key
+/// repeats.
+pub fn restorable(rows: &[MappedRow], stored: impl Fn(&RecordDraft) -> bool) -> bool {
     let drafts = || rows.iter().flat_map(|r| r.drafts.iter());
-    if !drafts().all(|d| d.creation_json.is_some() && d.aliases.is_empty() && d.unique.is_empty()) {
+    if !drafts().all(|d| {
+        (d.creation_json.is_some() || stored(d)) && d.aliases.is_empty() && d.unique.is_empty()
+    }) {
         return false;
     }
     let mut keys: Vec<(ObjectType, &str)> = drafts()
@@ -185,9 +188,10 @@ pub fn restorable(rows: &[MappedRow]) -> bool {
     keys.len() == n
 }
 
-/// Puts back into a `restorable` batch what planning it against no stored record took from its
-/// drafts, so that it can be planned again once the records it does match are loaded: a write
-/// that assumed its keys new and was refused by the key index then needs no copy of the batch.
+/// Puts back into a `restorable` batch what planning it took from its drafts, so that it can be
+/// planned again from the records it does match: a write that assumed its keys new and was
+/// refused by the key index, or that found records read ahead changed, then needs no copy of the
+/// batch.
 pub fn restore(rows: &mut [MappedRow], plan: &mut BatchPlan) {
     for w in plan.writes.values_mut() {
         for insert in &mut w.inserts {

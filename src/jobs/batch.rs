@@ -16,7 +16,7 @@ use crate::import::apply::{
     aliases_of, from_stored, plan_batch, restorable, restore, to_stored, BatchPlan, Counters,
     Existing, RecordRef,
 };
-use crate::import::mapping::{LinkTarget, MappedRow, ADDITIONAL_EMAILS};
+use crate::import::mapping::{LinkTarget, MappedRow, RecordDraft, ADDITIONAL_EMAILS};
 use crate::import::request::Operation;
 use crate::import::ImportState;
 use diesel::connection::SimpleConnection;
@@ -64,7 +64,7 @@ pub(super) fn write(
     };
     if *all_new
         && plain(ictx, rows)
-        && restorable(rows)
+        && restorable(rows, |_| false)
         && !db::records::any_secondary_email(c, portal)?
     {
         c.batch_execute("SAVEPOINT assumed_new")?;
@@ -90,13 +90,43 @@ pub(super) fn write(
             Err(e) => return Err(e),
         }
     }
-    let mut places = Places::default();
-    let mut existing = match read_ahead {
-        Some(ahead) if keys_only(rows) && !db::records::any_secondary_email(c, portal)? => {
-            confirm(c, portal, rows, ahead, &mut places)?
+    if let Some(ahead) = read_ahead {
+        let matched = ahead.matched_keys();
+        let stored = |d: &RecordDraft| {
+            d.key
+                .as_deref()
+                .is_some_and(|k| matched.contains(&(d.object_type, k)))
+        };
+        let undoable = keys_only(rows) && restorable(rows, stored);
+        drop(matched);
+        if undoable && !db::records::any_secondary_email(c, portal)? {
+            c.batch_execute("SAVEPOINT read_ahead")?;
+            let mut places = Places::default();
+            let mut existing = trust(c, portal, rows, ahead, &mut places)?;
+            *all_new = existing.values().all(Vec::is_empty);
+            let mut plan = plan(ictx, rows, &mut existing);
+            match write_plan(
+                c, ctx, ictx, &at, file, rows, counters, &mut plan, &places, false,
+            ) {
+                Ok(next) => {
+                    c.batch_execute("RELEASE SAVEPOINT read_ahead")?;
+                    return Ok(Ok((next, Box::new((plan, existing)) as Spent)));
+                }
+                // A record read ahead changed since (an earlier batch of this import, or anyone
+                // else, wrote it): undone, the batch is planned again from locked records.
+                Err(RunError::Db(DbError::Changed(m))) => {
+                    tracing::debug!(reason = %m, "a batch read ahead is planned again");
+                    c.batch_execute(
+                        "ROLLBACK TO SAVEPOINT read_ahead; RELEASE SAVEPOINT read_ahead",
+                    )?;
+                    restore(rows, &mut plan);
+                }
+                Err(e) => return Err(e),
+            }
         }
-        _ => load_existing(c, portal, rows, &mut places)?,
-    };
+    }
+    let mut places = Places::default();
+    let mut existing = load_existing(c, portal, rows, &mut places)?;
     *all_new = existing.values().all(Vec::is_empty);
     let mut plan = plan(ictx, rows, &mut existing);
     let next = write_plan(
@@ -106,32 +136,39 @@ pub(super) fn write(
 }
 
 /// Whether batches should come with their stored records read ahead (`ReadAhead`): on
-/// PostgreSQL, where the lookup is a round of index probes in the server. SQLite looks keys up
-/// in-process for less than reading ahead costs, and its rows have no version to confirm a
-/// read-ahead with.
+/// PostgreSQL, where the lookup is a round of index probes in the server. On SQLite, where the
+/// writer looks keys up in-process through its large page cache, reading ahead on another
+/// connection made the parsing thread the slower one and the re-import no faster (4.61-4.71 s
+/// against 4.32-4.42 s).
 pub(super) fn reads_ahead(backend: db::Backend) -> bool {
     backend == db::Backend::Postgres
 }
 
 /// The stored records a batch's keys matched, read by the parsing thread on its own connection
-/// while the writer commits earlier batches, with their versions and places. The writer trusts a
-/// record only if locking it where it was finds the same version, so a record changed since (by
-/// an earlier batch of this import or by anyone else) is read again, and keys that matched
-/// nothing are looked up again: they may have been created since. Reading and parsing the
-/// records was half of a re-import's writing thread, and its lookup one of the server's two
-/// busiest statements; the writer now locks each row where it is and reads three values a record.
+/// while the writer commits earlier batches, with their versions and places. The writer plans
+/// the batch from them without reading them again, and updates each only if it is still the
+/// version read (`db::records::update`); keys that matched nothing are looked up again, as they
+/// may have been created since. Reading and parsing the records was a fifth to a half of a
+/// re-import's writing thread, and locking them again by their place a third of the server's
+/// work of updating them.
 pub(super) struct ReadAhead(BTreeMap<ObjectType, Vec<Peek>>);
 
-/// A record read ahead: as the engine sees it, its row version, and where that version is stored.
+/// A record read ahead: as the engine sees it, and where and which version it was.
 struct Peek {
     existing: Existing,
-    version: i64,
-    at: String,
+    place: Place,
 }
 
-/// Where each record a batch locked is stored, by object type and id (PostgreSQL's `ctid`,
-/// `ImportTarget::at`): the batch's updates find them there.
-type Places = foldhash::HashMap<(ObjectType, i64), String>;
+/// Where a record a batch read is stored and which version it was (`ImportTarget::at`,
+/// `ImportTarget::version`): the batch's update finds it there, if it is still that version.
+#[derive(Clone)]
+struct Place {
+    at: Option<String>,
+    version: i64,
+}
+
+/// The place of each record a batch read, by object type and id.
+type Places = foldhash::HashMap<(ObjectType, i64), Place>;
 
 impl ReadAhead {
     /// The keys of each object type that matched a stored record.
@@ -162,12 +199,11 @@ pub(super) fn read_ahead(
         for (ot, keys) in batch_keys(rows) {
             let found = db::records::peek_by_keys(c, portal, ot, &keys)?
                 .into_iter()
-                .map(|p| {
-                    let at = p.target.at.clone().unwrap_or_default();
+                .map(|r| {
+                    let place = place_of(&r);
                     Ok(Peek {
-                        existing: to_existing(ot, p.target)?,
-                        version: p.version,
-                        at,
+                        existing: to_existing(ot, r)?,
+                        place,
                     })
                 })
                 .collect::<Result<Vec<_>, DbError>>()?;
@@ -180,9 +216,9 @@ pub(super) fn read_ahead(
         .ok()
 }
 
-/// The stored records of a keys-only batch from what was read ahead: those whose version the
-/// lock confirms, plus a fresh locked lookup of every other key. Records `places` where each is.
-fn confirm(
+/// The stored records of a keys-only batch: those read ahead, as they were read, plus a fresh
+/// locked lookup of every other key. Records `places` where each is.
+fn trust(
     c: &mut DbConnection,
     portal: PortalId,
     rows: &[MappedRow],
@@ -193,26 +229,15 @@ fn confirm(
     let mut out = BTreeMap::new();
     for (ot, keys) in batch_keys(rows) {
         let peeked = ahead.remove(&ot).unwrap_or_default();
-        let at: Vec<String> = peeked.iter().map(|p| p.at.clone()).collect();
-        let current: foldhash::HashMap<i64, db::records::Located> =
-            db::records::lock_versions(c, portal, ot, &at)?
-                .into_iter()
-                .map(|l| (l.id, l))
-                .collect();
         let mut existing: Vec<Existing> = Vec::with_capacity(peeked.len());
         for p in peeked {
-            if let Some(l) = current
-                .get(&p.existing.id)
-                .filter(|l| l.version == p.version)
-            {
-                places.insert((ot, l.id), l.at.clone());
-                existing.push(p.existing);
-            }
+            places.insert((ot, p.existing.id), p.place);
+            existing.push(p.existing);
         }
-        let confirmed: HashSet<&str> = existing.iter().filter_map(|e| e.key.as_deref()).collect();
+        let read: HashSet<&str> = existing.iter().filter_map(|e| e.key.as_deref()).collect();
         let others: Vec<String> = keys
             .into_iter()
-            .filter(|k| !confirmed.contains(k.as_str()))
+            .filter(|k| !read.contains(k.as_str()))
             .collect();
         let have: HashSet<i64> = existing.iter().map(|e| e.id).collect();
         for r in db::records::lock_by_keys(c, portal, ot, &others)? {
@@ -262,10 +287,15 @@ fn locked(
     r: db::records::ImportTarget,
     places: &mut Places,
 ) -> Result<Existing, DbError> {
-    if let Some(at) = &r.at {
-        places.insert((ot, r.id), at.clone());
-    }
+    places.insert((ot, r.id), place_of(&r));
     to_existing(ot, r)
+}
+
+fn place_of(r: &db::records::ImportTarget) -> Place {
+    Place {
+        at: r.at.clone(),
+        version: r.version,
+    }
 }
 
 /// Where a batch leaves its file: the job's checkpoint once it commits.
@@ -343,16 +373,23 @@ fn write_plan(
         let updates: Vec<RecordUpdate> = w
             .updates
             .iter_mut()
-            .map(|u| RecordUpdate {
-                id: u.id,
-                new_key: u.key.clone().filter(|_| u.rekeyed),
-                properties: u
-                    .json
-                    .take()
-                    .unwrap_or_else(|| to_stored(*ot, &u.properties, u.key.as_deref())),
-                at: places.get(&(*ot, u.id)).cloned(),
+            .map(|u| {
+                // Every record a plan updates was read by this batch, which noted its place.
+                let place = places.get(&(*ot, u.id)).cloned().ok_or_else(|| {
+                    DbError::Corrupt(format!("{} {} was not read", ot.singular(), u.id))
+                })?;
+                Ok(RecordUpdate {
+                    id: u.id,
+                    new_key: u.key.clone().filter(|_| u.rekeyed),
+                    properties: u
+                        .json
+                        .take()
+                        .unwrap_or_else(|| to_stored(*ot, &u.properties, u.key.as_deref())),
+                    at: place.at,
+                    version: place.version,
+                })
             })
-            .collect();
+            .collect::<Result<_, DbError>>()?;
         db::records::update(c, portal, *ot, import_id, updates)?;
         // Every record the batch wrote, with its id.
         let written: Vec<(&BTreeMap<String, String>, i64)> = w
