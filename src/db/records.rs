@@ -294,20 +294,32 @@ pub fn page(
 const INSERT_CHUNK: usize = 500;
 const UPDATE_CHUNK: usize = 1000;
 
-/// Creates records on behalf of `import_id` and returns their ids in the order of `rows`.
+/// Whether `insert` returns the new records' ids.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ids {
+    Wanted,
+    /// The database draws them as it stores the rows, and nothing reads them back: on
+    /// PostgreSQL, drawing them first and reading them was a round trip per batch and a fifth
+    /// of a fresh import's writing thread.
+    NotWanted,
+}
+
+/// Creates records on behalf of `import_id` and returns their ids in the order of `rows`, or
+/// none if they are not `Ids::Wanted`.
 pub fn insert(
     conn: &mut DbConnection,
     portal: PortalId,
     ot: ObjectType,
     import_id: i64,
     rows: Vec<NewRecord>,
+    wanted: Ids,
 ) -> Result<Vec<i64>, DbError> {
     if rows.is_empty() {
         return Ok(Vec::new());
     }
     let t = now();
     if let DbConnection::Postgres(c) = conn {
-        return copy_insert(c, portal, ot, import_id, &rows, t);
+        return copy_insert(c, portal, ot, import_id, &rows, t, wanted);
     }
     // What every row shares is bound once per statement, each row only its key and JSON: with
     // seven binds a row, binding was an eighth of a fresh import's writing thread.
@@ -322,9 +334,14 @@ pub fn insert(
         let chunk: Vec<NewRecord> = rows.by_ref().take(INSERT_CHUNK).collect();
         let q = format!(
             "INSERT INTO {} (portal_id, {cols}, created_at, updated_at, created_by_import, \
-             updated_by_import) SELECT ?, {picks}, ?, ?, ?, ? FROM (VALUES {}) RETURNING id",
+             updated_by_import) SELECT ?, {picks}, ?, ?, ?, ? FROM (VALUES {}){}",
             ot.table(),
-            vec![per_row; chunk.len()].join(",")
+            vec![per_row; chunk.len()].join(","),
+            if wanted == Ids::Wanted {
+                " RETURNING id"
+            } else {
+                ""
+            }
         );
         let mut vals = Vec::with_capacity(chunk.len() * 2 + 5);
         vals.extend([
@@ -340,6 +357,13 @@ pub fn insert(
                 vals.push(Val::OptText(r.key));
             }
             vals.push(Val::Text(r.properties));
+        }
+        if wanted == Ids::NotWanted {
+            match full {
+                true => sql::execute_prepared(conn, &q, vals)?,
+                false => sql::execute(conn, &q, vals)?,
+            };
+            continue;
         }
         // Ids come from a monotonic sequence evaluated in VALUES order, so sorting the
         // RETURNING rows restores the input order.
@@ -370,7 +394,8 @@ fn stamp_text(t: chrono::NaiveDateTime) -> String {
 }
 
 /// PostgreSQL: new records go in through COPY, 3–4× cheaper than a multi-row INSERT. COPY
-/// returns no ids, so they are drawn from the table's sequence first.
+/// returns no ids, so when they are wanted they are drawn from the table's sequence first;
+/// otherwise the column's default draws them.
 fn copy_insert(
     c: &mut diesel::PgConnection,
     portal: PortalId,
@@ -378,24 +403,34 @@ fn copy_insert(
     import_id: i64,
     rows: &[NewRecord],
     t: chrono::NaiveDateTime,
+    wanted: Ids,
 ) -> Result<Vec<i64>, DbError> {
     use diesel::pg::CopyFormat;
     use diesel::{ExecuteCopyFromDsl, RunQueryDsl};
-    let mut ids: Vec<i64> = diesel::sql_query(format!(
-        "SELECT nextval('{}_id_seq') AS id FROM generate_series(1, $1)",
-        ot.table()
-    ))
-    .bind::<BigInt, _>(rows.len() as i64)
-    .load::<IdRow>(c)?
-    .into_iter()
-    .map(|r| r.id)
-    .collect();
-    ids.sort_unstable();
+    let ids: Vec<i64> = match wanted {
+        Ids::Wanted => {
+            let mut ids: Vec<i64> = diesel::sql_query(format!(
+                "SELECT nextval('{}_id_seq') AS id FROM generate_series(1, $1)",
+                ot.table()
+            ))
+            .bind::<BigInt, _>(rows.len() as i64)
+            .load::<IdRow>(c)?
+            .into_iter()
+            .map(|r| r.id)
+            .collect();
+            ids.sort_unstable();
+            ids
+        }
+        Ids::NotWanted => Vec::new(),
+    };
     let mut data = CopyBinary::with_capacity(rows.len() * 400);
     let keyed = ot.alternate_key().is_some();
-    for (r, id) in rows.iter().zip(&ids) {
-        data.row(if keyed { 8 } else { 7 });
-        data.int8(Some(*id));
+    let numbered = wanted == Ids::Wanted;
+    for (n, r) in rows.iter().enumerate() {
+        data.row(6 + i16::from(keyed) + i16::from(numbered));
+        if numbered {
+            data.int8(Some(ids[n]));
+        }
         data.int8(Some(portal.0));
         if keyed {
             data.text(r.key.as_deref());
@@ -411,20 +446,30 @@ fn copy_insert(
         w.write_all(&data)
             .map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))
     };
-    use super::schema::{companies, contacts, deals};
+    // The columns the data holds: all of the table's when numbered, else all but the id.
+    macro_rules! copy {
+        ($t:ident $(, $key:ident)?) => {{
+            use super::schema::$t::dsl::*;
+            match numbered {
+                true => diesel::copy_from($t)
+                    .from_raw_data($t, write)
+                    .with_format(CopyFormat::Binary)
+                    .execute(c)?,
+                false => diesel::copy_from($t)
+                    .from_raw_data(
+                        (portal_id, $($key,)? properties, created_at, updated_at,
+                         created_by_import, updated_by_import),
+                        write,
+                    )
+                    .with_format(CopyFormat::Binary)
+                    .execute(c)?,
+            }
+        }};
+    }
     match ot {
-        ObjectType::Contact => diesel::copy_from(contacts::table)
-            .from_raw_data(contacts::table, write)
-            .with_format(CopyFormat::Binary)
-            .execute(c)?,
-        ObjectType::Company => diesel::copy_from(companies::table)
-            .from_raw_data(companies::table, write)
-            .with_format(CopyFormat::Binary)
-            .execute(c)?,
-        ObjectType::Deal => diesel::copy_from(deals::table)
-            .from_raw_data(deals::table, write)
-            .with_format(CopyFormat::Binary)
-            .execute(c)?,
+        ObjectType::Contact => copy!(contacts, email),
+        ObjectType::Company => copy!(companies, domain),
+        ObjectType::Deal => copy!(deals),
     };
     Ok(ids)
 }

@@ -353,7 +353,20 @@ fn write_plan(
 ) -> Result<Counters, RunError> {
     let (portal, import_id) = (ictx.portal, ictx.import_id);
     let mut new_ids: BTreeMap<ObjectType, Vec<i64>> = BTreeMap::new();
+    let linked = !plan.associations.is_empty();
     for (ot, w) in &mut plan.writes {
+        let unique = ictx.catalogue.unique_properties(*ot);
+        // New records' ids are needed only to link them, or to note their unique values or
+        // secondary emails; a plain batch needs none.
+        let ids = match linked
+            || !unique.is_empty()
+            || w.inserts
+                .iter()
+                .any(|i| i.properties.contains_key(ADDITIONAL_EMAILS))
+        {
+            true => db::records::Ids::Wanted,
+            false => db::records::Ids::NotWanted,
+        };
         let inserts: Vec<NewRecord> = w
             .inserts
             .iter_mut()
@@ -368,7 +381,7 @@ fn write_plan(
             .collect();
         new_ids.insert(
             *ot,
-            db::records::insert(c, portal, *ot, import_id, inserts)?,
+            db::records::insert(c, portal, *ot, import_id, inserts, ids)?,
         );
         let updates: Vec<RecordUpdate> = w
             .updates
@@ -399,7 +412,6 @@ fn write_plan(
             .zip(new_ids[ot].iter().copied())
             .chain(w.updates.iter().map(|u| (&u.properties, u.id)))
             .collect();
-        let unique = ictx.catalogue.unique_properties(*ot);
         if !unique.is_empty() {
             for &(props, id) in &written {
                 let pairs: Vec<(String, String)> = unique
