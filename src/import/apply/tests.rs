@@ -316,3 +316,47 @@ fn a_batch_planned_as_all_new_is_restored_to_be_planned_again() {
         |_| false
     ));
 }
+
+#[test]
+fn a_batch_planned_from_records_read_ahead_is_restored_to_be_planned_again() {
+    // "a" is stored (read ahead), so the parsing thread wrote no JSON for it; "n" is new.
+    let mut r = rows(vec![
+        contact("a@x.example", &[("firstname", "Al")]),
+        contact("n@x.example", &[("firstname", "Nia")]),
+    ]);
+    let read_ahead = |d: &RecordDraft| d.key.as_deref() == Some("a@x.example");
+    for row in &mut r {
+        prepare_creation(row, read_ahead);
+    }
+    assert!(r[0].drafts[0].creation_json.is_none());
+    assert!(restorable(&r, read_ahead));
+    assert!(
+        !restorable(&r, |_| false),
+        "a draft without JSON must be stored"
+    );
+    let original = r.clone();
+    let mut found = stored(9, "a@x.example", &[("city", "Oslo")], None);
+    let mut plan = plan_batch(&mut r, 7, |_| Operation::Upsert, &mut found);
+    let w = &plan.writes[&ObjectType::Contact];
+    assert_eq!((w.inserts.len(), w.updates.len()), (1, 1));
+    // Undone because "a" changed since it was read: the drafts come back whole, and the batch
+    // is planned from the record as it is now.
+    restore(&mut r, &mut plan);
+    assert_eq!(r, original);
+    let mut now = stored(
+        9,
+        "a@x.example",
+        &[("city", "Rome"), ("lastname", "Ng")],
+        None,
+    );
+    let again = plan_batch(&mut r, 7, |_| Operation::Upsert, &mut now);
+    let w = &again.writes[&ObjectType::Contact];
+    assert_eq!((w.inserts.len(), w.updates.len()), (1, 1));
+    let a = &w.updates[0].properties;
+    assert_eq!(
+        (&a["firstname"], &a["city"], &a["lastname"]),
+        (&"Al".into(), &"Rome".into(), &"Ng".into())
+    );
+    assert_eq!(w.inserts[0].properties["firstname"], "Nia");
+    assert_eq!(again.counters, plan.counters);
+}
