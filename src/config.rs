@@ -20,7 +20,8 @@ pub struct Config {
     /// A claimed job is reclaimable by another worker after this long without a checkpoint.
     pub lease: Duration,
     /// Rows the worker plans and checkpoints together, the unit in which parsing and writing
-    /// overlap.
+    /// overlap (twice as many on PostgreSQL while an import's batches only create records:
+    /// `jobs::batch::new_batch_rows`).
     pub batch_rows: usize,
     /// How long batches keep arriving into one transaction: long enough that SQLite rewrites
     /// each touched index page once for many batches, short enough that API writes (and a

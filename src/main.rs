@@ -62,7 +62,8 @@ struct ServeArgs {
     /// Serve the API only; run `hubport serve` with a worker elsewhere.
     #[arg(long)]
     no_worker: bool,
-    /// Rows the import worker plans and checkpoints together.
+    /// Rows the import worker plans and checkpoints together (twice as many on PostgreSQL while
+    /// an import's batches only create records).
     #[arg(long, env = "HUBPORT_BATCH_ROWS", default_value_t = 2000, value_parser = clap::value_parser!(u32).range(1..=100_000))]
     batch_rows: u32,
     /// Milliseconds batches keep joining one transaction (0: one transaction per batch).

@@ -251,6 +251,7 @@ fn process_file(
                 spent: spent_rx,
                 batches_new,
                 read_ahead,
+                new_batch_rows: batch::new_batch_rows(db.backend(), batch_rows),
             };
             produce(db, file, spec, catalogue, skip, batch_rows, out)
         });
@@ -276,6 +277,8 @@ struct Handoff<'a> {
     batches_new: &'a AtomicBool,
     /// Where batches are read ahead (`batch::ReadAhead`), on backends where that pays.
     read_ahead: Option<(db::DbConnection, PortalId)>,
+    /// Rows per batch while `batches_new` (`batch::new_batch_rows`).
+    new_batch_rows: usize,
 }
 
 impl Handoff<'_> {
@@ -303,6 +306,14 @@ impl Handoff<'_> {
             consumed,
             read_ahead,
         }))
+    }
+
+    /// Rows to gather into the next batch.
+    fn batch_rows(&self, base: usize) -> usize {
+        match self.batches_new.load(Ordering::Relaxed) {
+            true => self.new_batch_rows,
+            false => base,
+        }
     }
 
     /// False once the writer has hung up.
@@ -379,7 +390,7 @@ fn produce(
         };
         rows.push(mapped);
         consumed += 1;
-        if rows.len() >= batch_rows {
+        if rows.len() >= out.batch_rows(batch_rows) {
             let batch = std::mem::replace(&mut rows, Vec::with_capacity(batch_rows));
             if !out.rows(batch, consumed) {
                 return;
