@@ -405,9 +405,8 @@ fn copy_insert(
     t: chrono::NaiveDateTime,
     wanted: Ids,
 ) -> Result<Vec<i64>, DbError> {
-    use diesel::pg::CopyFormat;
-    use diesel::{ExecuteCopyFromDsl, RunQueryDsl};
-    let ids: Vec<i64> = match wanted {
+    use diesel::RunQueryDsl;
+    let ids: Option<Vec<i64>> = match wanted {
         Ids::Wanted => {
             let mut ids: Vec<i64> = diesel::sql_query(format!(
                 "SELECT nextval('{}_id_seq') AS id FROM generate_series(1, $1)",
@@ -419,31 +418,92 @@ fn copy_insert(
             .map(|r| r.id)
             .collect();
             ids.sort_unstable();
-            ids
+            Some(ids)
         }
-        Ids::NotWanted => Vec::new(),
+        Ids::NotWanted => None,
     };
-    let mut data = CopyBinary::with_capacity(rows.len() * 400);
+    let records = rows
+        .iter()
+        .map(|r| (r.key.as_deref(), r.properties.as_str()));
+    let data = copy_data(portal, ot, import_id, records, ids.as_deref(), t);
+    send_copy(c, ot, data)?;
+    Ok(ids.unwrap_or_default())
+}
+
+/// New records in the form PostgreSQL's COPY takes them, ids drawn by the database
+/// (`Ids::NotWanted`): built by whichever thread has the time, sent by `insert_copied`.
+pub struct CopyRows(CopyData);
+
+/// Builds `CopyRows` from each record's key and stored JSON, stamped `t`.
+pub fn copy_rows<'a>(
+    portal: PortalId,
+    ot: ObjectType,
+    import_id: i64,
+    records: impl ExactSizeIterator<Item = (Option<&'a str>, &'a str)>,
+    t: chrono::NaiveDateTime,
+) -> CopyRows {
+    CopyRows(copy_data(portal, ot, import_id, records, None, t))
+}
+
+/// Creates the records of `rows` (built by `copy_rows` for this portal and import) in the
+/// caller's transaction.
+pub fn insert_copied(
+    conn: &mut DbConnection,
+    ot: ObjectType,
+    rows: CopyRows,
+) -> Result<(), DbError> {
+    match conn {
+        DbConnection::Postgres(c) => send_copy(c, ot, rows.0),
+        DbConnection::Sqlite(_) => Err(DbError::Corrupt(
+            "COPY rows were built for a SQLite database".into(),
+        )),
+    }
+}
+
+/// A COPY's rows and which of the table's columns they hold.
+struct CopyData {
+    bytes: Vec<u8>,
+    /// With the id column (ids drawn beforehand), or without it (the column default draws them).
+    numbered: bool,
+}
+
+fn copy_data<'a>(
+    portal: PortalId,
+    ot: ObjectType,
+    import_id: i64,
+    records: impl ExactSizeIterator<Item = (Option<&'a str>, &'a str)>,
+    ids: Option<&[i64]>,
+    t: chrono::NaiveDateTime,
+) -> CopyData {
+    let mut data = CopyBinary::with_capacity(records.len() * 400);
     let keyed = ot.alternate_key().is_some();
-    let numbered = wanted == Ids::Wanted;
-    for (n, r) in rows.iter().enumerate() {
-        data.row(6 + i16::from(keyed) + i16::from(numbered));
-        if numbered {
+    for (n, (key, properties)) in records.enumerate() {
+        data.row(6 + i16::from(keyed) + i16::from(ids.is_some()));
+        if let Some(ids) = ids {
             data.int8(Some(ids[n]));
         }
         data.int8(Some(portal.0));
         if keyed {
-            data.text(r.key.as_deref());
+            data.text(key);
         }
-        data.text(Some(&r.properties));
+        data.text(Some(properties));
         data.timestamp(t);
         data.timestamp(t);
         data.int8(Some(import_id));
         data.int8(Some(import_id));
     }
-    let data = data.finish();
+    CopyData {
+        bytes: data.finish(),
+        numbered: ids.is_some(),
+    }
+}
+
+fn send_copy(c: &mut diesel::PgConnection, ot: ObjectType, data: CopyData) -> Result<(), DbError> {
+    use diesel::pg::CopyFormat;
+    use diesel::ExecuteCopyFromDsl;
+    let CopyData { bytes, numbered } = data;
     let write = |w: &mut dyn std::io::Write| -> Result<(), diesel::result::Error> {
-        w.write_all(&data)
+        w.write_all(&bytes)
             .map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))
     };
     // The columns the data holds: all of the table's when numbered, else all but the id.
@@ -471,7 +531,7 @@ fn copy_insert(
         ObjectType::Company => copy!(companies, domain),
         ObjectType::Deal => copy!(deals),
     };
-    Ok(ids)
+    Ok(())
 }
 
 /// COPY's binary format: the server stores each field as it comes, where the text format made it

@@ -51,6 +51,7 @@ pub(super) fn write(
     count_rows: bool,
     all_new: &mut bool,
     read_ahead: Option<ReadAhead>,
+    planned: Option<PlannedAhead>,
 ) -> Result<Result<(Counters, Spent), Stop>, RunError> {
     let (portal, import_id) = (ictx.portal, ictx.import_id);
     let state = db::imports::get(c, portal, import_id)?.map(|i| i.state);
@@ -62,17 +63,36 @@ pub(super) fn write(
         rows_done,
         count_rows,
     };
-    if *all_new
-        && plain(ictx, rows)
-        && restorable(rows, |_| false)
-        && !db::records::any_secondary_email(c, portal)?
-    {
+    // A batch planned ahead was plain and restorable before planning took its drafts.
+    let assumed_new = *all_new
+        && (planned.is_some() || (plain(ictx, rows) && restorable(rows, |_| false)))
+        && !db::records::any_secondary_email(c, portal)?;
+    let mut planned = planned;
+    if !assumed_new {
+        if let Some(mut p) = planned.take() {
+            restore(rows, &mut p.plan);
+        }
+    }
+    if assumed_new {
         c.batch_execute("SAVEPOINT assumed_new")?;
         let mut existing = BTreeMap::new();
-        let mut plan = plan(ictx, rows, &mut existing);
+        let (mut plan, mut copies) = match planned {
+            Some(p) => (p.plan, p.copies),
+            None => (plan(ictx, rows, &mut existing), BTreeMap::new()),
+        };
         let nowhere = Places::default();
         match write_plan(
-            c, ctx, ictx, &at, file, rows, counters, &mut plan, &nowhere, true,
+            c,
+            ctx,
+            ictx,
+            &at,
+            file,
+            rows,
+            counters,
+            &mut plan,
+            &nowhere,
+            true,
+            &mut copies,
         ) {
             Ok(next) => {
                 c.batch_execute("RELEASE SAVEPOINT assumed_new")?;
@@ -106,7 +126,17 @@ pub(super) fn write(
             *all_new = existing.values().all(Vec::is_empty);
             let mut plan = plan(ictx, rows, &mut existing);
             match write_plan(
-                c, ctx, ictx, &at, file, rows, counters, &mut plan, &places, false,
+                c,
+                ctx,
+                ictx,
+                &at,
+                file,
+                rows,
+                counters,
+                &mut plan,
+                &places,
+                false,
+                &mut BTreeMap::new(),
             ) {
                 Ok(next) => {
                     c.batch_execute("RELEASE SAVEPOINT read_ahead")?;
@@ -130,9 +160,62 @@ pub(super) fn write(
     *all_new = existing.values().all(Vec::is_empty);
     let mut plan = plan(ictx, rows, &mut existing);
     let next = write_plan(
-        c, ctx, ictx, &at, file, rows, counters, &mut plan, &places, false,
+        c,
+        ctx,
+        ictx,
+        &at,
+        file,
+        rows,
+        counters,
+        &mut plan,
+        &places,
+        false,
+        &mut BTreeMap::new(),
     )?;
     Ok(Ok((next, Box::new((plan, existing)) as Spent)))
+}
+
+/// A batch the parsing thread planned while batches only create records (`run`'s
+/// `batches_new`), its new records already built for COPY on PostgreSQL. Planning and building
+/// them were half of a fresh import's writing thread, which the database waits on. The writer
+/// writes it as planned if it still assumes the batch new (`write`); otherwise it gives the
+/// batch its drafts back (`apply::restore`) and plans it itself.
+pub(super) struct PlannedAhead {
+    plan: BatchPlan,
+    copies: BTreeMap<ObjectType, db::records::CopyRows>,
+}
+
+/// Plans a plain, restorable batch as if none of its keys were stored; None for other batches.
+pub(super) fn plan_ahead(
+    ictx: &ImportCtx,
+    backend: db::Backend,
+    rows: &mut [MappedRow],
+) -> Option<PlannedAhead> {
+    if !(plain(ictx, rows) && restorable(rows, |_| false)) {
+        return None;
+    }
+    let plan = plan(ictx, rows, &mut BTreeMap::new());
+    let mut copies = BTreeMap::new();
+    if backend == db::Backend::Postgres {
+        let t = now();
+        for (ot, w) in &plan.writes {
+            // Only where the writer lets the database draw the ids (`write_plan`).
+            let built = !w.inserts.is_empty()
+                && ictx.catalogue.unique_properties(*ot).is_empty()
+                && w.inserts.iter().all(|i| i.json.is_some());
+            if built {
+                let records = w
+                    .inserts
+                    .iter()
+                    .map(|i| (i.key.as_deref(), i.json.as_deref().unwrap_or_default()));
+                copies.insert(
+                    *ot,
+                    db::records::copy_rows(ictx.portal, *ot, ictx.import_id, records, t),
+                );
+            }
+        }
+    }
+    Some(PlannedAhead { plan, copies })
 }
 
 /// Whether batches should come with their stored records read ahead (`ReadAhead`): on
@@ -349,7 +432,8 @@ fn plan(
 }
 
 /// Writes a planned batch. `keep_json` leaves the plan's JSON in place (copying it), for a plan
-/// that may have to be `restore`d to its batch.
+/// that may have to be `restore`d to its batch. `copies` holds the new records of some object
+/// types already built for COPY (`plan_ahead`).
 #[allow(clippy::too_many_arguments)] // the batch's whole context
 fn write_plan(
     c: &mut DbConnection,
@@ -362,39 +446,47 @@ fn write_plan(
     plan: &mut BatchPlan,
     places: &Places,
     keep_json: bool,
+    copies: &mut BTreeMap<ObjectType, db::records::CopyRows>,
 ) -> Result<Counters, RunError> {
     let (portal, import_id) = (ictx.portal, ictx.import_id);
     let mut new_ids: BTreeMap<ObjectType, Vec<i64>> = BTreeMap::new();
     let linked = !plan.associations.is_empty();
+    // A new record has secondary emails only if a draft brought some: looking for them in every
+    // new record's properties was an eighth of a fresh import's writing thread.
+    let aliased = rows
+        .iter()
+        .flat_map(|r| r.drafts.iter())
+        .any(|d| !d.aliases.is_empty());
     for (ot, w) in &mut plan.writes {
         let unique = ictx.catalogue.unique_properties(*ot);
         // New records' ids are needed only to link them, or to note their unique values or
         // secondary emails; a plain batch needs none.
-        let ids = match linked
-            || !unique.is_empty()
-            || w.inserts
-                .iter()
-                .any(|i| i.properties.contains_key(ADDITIONAL_EMAILS))
-        {
+        let ids = match linked || !unique.is_empty() || aliased {
             true => db::records::Ids::Wanted,
             false => db::records::Ids::NotWanted,
         };
-        let inserts: Vec<NewRecord> = w
-            .inserts
-            .iter_mut()
-            .map(|i| NewRecord {
-                key: i.key.clone(),
-                properties: match keep_json {
-                    true => i.json.clone(),
-                    false => i.json.take(),
-                }
-                .unwrap_or_else(|| to_stored(*ot, &i.properties, i.key.as_deref())),
-            })
-            .collect();
-        new_ids.insert(
-            *ot,
-            db::records::insert(c, portal, *ot, import_id, inserts, ids)?,
-        );
+        let created = match (ids, copies.remove(ot)) {
+            (db::records::Ids::NotWanted, Some(built)) => {
+                db::records::insert_copied(c, *ot, built)?;
+                Vec::new()
+            }
+            _ => {
+                let inserts: Vec<NewRecord> = w
+                    .inserts
+                    .iter_mut()
+                    .map(|i| NewRecord {
+                        key: i.key.clone(),
+                        properties: match keep_json {
+                            true => i.json.clone(),
+                            false => i.json.take(),
+                        }
+                        .unwrap_or_else(|| to_stored(*ot, &i.properties, i.key.as_deref())),
+                    })
+                    .collect();
+                db::records::insert(c, portal, *ot, import_id, inserts, ids)?
+            }
+        };
+        new_ids.insert(*ot, created);
         let updates: Vec<RecordUpdate> = w
             .updates
             .iter_mut()
@@ -434,8 +526,10 @@ fn write_plan(
             }
         }
         if *ot == ObjectType::Contact {
+            let stored = w.updates.len();
             for &(props, id) in written
                 .iter()
+                .skip(if aliased { 0 } else { written.len() - stored })
                 .filter(|(p, _)| p.contains_key(ADDITIONAL_EMAILS))
             {
                 db::records::set_secondary_emails(c, portal, id, &aliases_of(props))?;

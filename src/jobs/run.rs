@@ -45,11 +45,12 @@ enum Item {
 
 /// Rows to write, how many lines of the file they stand for, and the stored records they match,
 /// read ahead here unless the writer expects to insert them without looking keys up
-/// (`batch::write`).
+/// (`batch::write`); then they come planned instead (`batch::PlannedAhead`).
 struct Batch {
     rows: Vec<MappedRow>,
     consumed: i64,
     read_ahead: Option<batch::ReadAhead>,
+    planned: Option<batch::PlannedAhead>,
 }
 
 /// Why processing stopped before the end.
@@ -234,6 +235,7 @@ fn process_file(
         let catalogue = ictx.catalogue;
         let batches_new = &batches_new;
         let portal = ictx.portal;
+        let backend = db.backend();
         s.spawn(move || {
             // Its own connection: the pool's are for the writer and the API.
             let read_ahead = match batch::reads_ahead(db.backend()) {
@@ -251,7 +253,9 @@ fn process_file(
                 spent: spent_rx,
                 batches_new,
                 read_ahead,
-                new_batch_rows: batch::new_batch_rows(db.backend(), batch_rows),
+                new_batch_rows: batch::new_batch_rows(backend, batch_rows),
+                ictx,
+                backend,
             };
             produce(db, file, spec, catalogue, skip, batch_rows, out)
         });
@@ -279,16 +283,16 @@ struct Handoff<'a> {
     read_ahead: Option<(db::DbConnection, PortalId)>,
     /// Rows per batch while `batches_new` (`batch::new_batch_rows`).
     new_batch_rows: usize,
+    ictx: &'a ImportCtx<'a>,
+    backend: db::Backend,
 }
 
 impl Handoff<'_> {
     /// Hands a batch over, having written the JSON of the records it may create
     /// (`prepare_creation`). False once the writer has hung up.
     fn rows(&mut self, mut rows: Vec<MappedRow>, consumed: i64) -> bool {
-        let read_ahead = match (
-            self.batches_new.load(Ordering::Relaxed),
-            &mut self.read_ahead,
-        ) {
+        let batches_new = self.batches_new.load(Ordering::Relaxed);
+        let read_ahead = match (batches_new, &mut self.read_ahead) {
             (false, Some((conn, portal))) => batch::read_ahead(conn, *portal, &rows),
             _ => None,
         };
@@ -301,10 +305,15 @@ impl Handoff<'_> {
             prepare_creation(row, stored);
         }
         drop(matched);
+        let planned = match batches_new {
+            true => batch::plan_ahead(self.ictx, self.backend, &mut rows),
+            false => None,
+        };
         self.send(Item::Rows(Batch {
             rows,
             consumed,
             read_ahead,
+            planned,
         }))
     }
 
@@ -453,6 +462,7 @@ fn consume(
                         false,
                         &mut false,
                         None,
+                        None,
                     )?;
                     Ok::<_, RunError>(match written {
                         Ok((next, _)) => (next, None),
@@ -479,6 +489,7 @@ fn consume(
                             true,
                             &mut all_new,
                             b.read_ahead.take(),
+                            b.planned.take(),
                         )?;
                         // While batches keep being new, later ones are not read ahead.
                         batches_new.store(all_new, Ordering::Relaxed);
