@@ -63,6 +63,16 @@ pub(super) fn write(
         rows_done,
         count_rows,
     };
+    let write_planned = |c: &mut DbConnection,
+                         rows: &[MappedRow],
+                         plan: &mut BatchPlan,
+                         places: &Places,
+                         keep_json: bool,
+                         copies: &mut Copies| {
+        write_plan(
+            c, ctx, ictx, &at, file, rows, counters, plan, places, keep_json, copies,
+        )
+    };
     // A batch planned ahead was plain and restorable before planning took its drafts.
     let assumed_new = *all_new
         && (planned.is_some() || (plain(ictx, rows) && restorable(rows, |_| false)))
@@ -78,22 +88,10 @@ pub(super) fn write(
         let mut existing = BTreeMap::new();
         let (mut plan, mut copies) = match planned {
             Some(p) => (p.plan, p.copies),
-            None => (plan(ictx, rows, &mut existing), BTreeMap::new()),
+            None => (plan(ictx, rows, &mut existing), Copies::new()),
         };
         let nowhere = Places::default();
-        match write_plan(
-            c,
-            ctx,
-            ictx,
-            &at,
-            file,
-            rows,
-            counters,
-            &mut plan,
-            &nowhere,
-            true,
-            &mut copies,
-        ) {
+        match write_planned(c, rows, &mut plan, &nowhere, true, &mut copies) {
             Ok(next) => {
                 c.batch_execute("RELEASE SAVEPOINT assumed_new")?;
                 return Ok(Ok((next, Box::new((plan, existing)) as Spent)));
@@ -125,19 +123,7 @@ pub(super) fn write(
             let mut existing = trust(c, portal, rows, ahead, &mut places)?;
             *all_new = existing.values().all(Vec::is_empty);
             let mut plan = plan(ictx, rows, &mut existing);
-            match write_plan(
-                c,
-                ctx,
-                ictx,
-                &at,
-                file,
-                rows,
-                counters,
-                &mut plan,
-                &places,
-                false,
-                &mut BTreeMap::new(),
-            ) {
+            match write_planned(c, rows, &mut plan, &places, false, &mut Copies::new()) {
                 Ok(next) => {
                     c.batch_execute("RELEASE SAVEPOINT read_ahead")?;
                     return Ok(Ok((next, Box::new((plan, existing)) as Spent)));
@@ -159,31 +145,22 @@ pub(super) fn write(
     let mut existing = load_existing(c, portal, rows, &mut places)?;
     *all_new = existing.values().all(Vec::is_empty);
     let mut plan = plan(ictx, rows, &mut existing);
-    let next = write_plan(
-        c,
-        ctx,
-        ictx,
-        &at,
-        file,
-        rows,
-        counters,
-        &mut plan,
-        &places,
-        false,
-        &mut BTreeMap::new(),
-    )?;
+    let next = write_planned(c, rows, &mut plan, &places, false, &mut Copies::new())?;
     Ok(Ok((next, Box::new((plan, existing)) as Spent)))
 }
 
 /// A batch the parsing thread planned while batches only create records (`run`'s
 /// `batches_new`), its new records already built for COPY on PostgreSQL. Planning and building
-/// them were half of a fresh import's writing thread, which the database waits on. The writer
+/// them were a third of a fresh import's writing thread, which the database waits on. The writer
 /// writes it as planned if it still assumes the batch new (`write`); otherwise it gives the
 /// batch its drafts back (`apply::restore`) and plans it itself.
 pub(super) struct PlannedAhead {
     plan: BatchPlan,
-    copies: BTreeMap<ObjectType, db::records::CopyRows>,
+    copies: Copies,
 }
+
+/// New records of some object types, already built for COPY (`PlannedAhead`).
+type Copies = BTreeMap<ObjectType, db::records::CopyRows>;
 
 /// Plans a plain, restorable batch as if none of its keys were stored; None for other batches.
 pub(super) fn plan_ahead(
@@ -195,7 +172,7 @@ pub(super) fn plan_ahead(
         return None;
     }
     let plan = plan(ictx, rows, &mut BTreeMap::new());
-    let mut copies = BTreeMap::new();
+    let mut copies = Copies::new();
     if backend == db::Backend::Postgres {
         let t = now();
         for (ot, w) in &plan.writes {
@@ -446,7 +423,7 @@ fn write_plan(
     plan: &mut BatchPlan,
     places: &Places,
     keep_json: bool,
-    copies: &mut BTreeMap<ObjectType, db::records::CopyRows>,
+    copies: &mut Copies,
 ) -> Result<Counters, RunError> {
     let (portal, import_id) = (ictx.portal, ictx.import_id);
     let mut new_ids: BTreeMap<ObjectType, Vec<i64>> = BTreeMap::new();
