@@ -146,12 +146,12 @@ pub fn render(
     let mut all = from_stored(ot, &rec.properties, rec.key.as_deref())
         .map_err(|e| ApiError::Internal(format!("{} {}: {e}", ot.singular(), rec.id)))?;
     add_derived(ot, &mut all, rec.created_by_import);
-    all.insert("hs_object_id".into(), rec.id.to_string());
-    all.insert("createdate".into(), iso(rec.created_at));
-    all.insert(ot.modified_property().into(), iso(rec.updated_at));
+    all.insert("hs_object_id", rec.id.to_string());
+    all.insert("createdate", iso(rec.created_at));
+    all.insert(ot.modified_property(), iso(rec.updated_at));
     // hubport's addition: the import that last wrote the record (HubSpot has no such property).
     if let Some(id) = rec.updated_by_import {
-        all.insert("hs_updated_by_import_id".into(), id.to_string());
+        all.insert("hs_updated_by_import_id", id.to_string());
     }
     let names: Vec<&str> = if requested.is_empty() {
         ot.default_read_properties().to_vec()
@@ -159,7 +159,7 @@ pub fn render(
         requested
             .iter()
             .map(String::as_str)
-            .filter(|n| all.contains_key(*n) || default_property(ot, n).is_some())
+            .filter(|n| all.contains_key(n) || default_property(ot, n).is_some())
             .collect()
     };
     Ok(SimplePublicObjectWithAssociations {

@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 mod json;
 pub use json::{add_derived, from_stored, to_stored};
 
-pub type Properties = BTreeMap<String, String>;
+pub use super::properties::{Name, Properties};
 
 /// A stored record as the engine needs it.
 #[derive(Debug, Clone, PartialEq)]
@@ -130,7 +130,7 @@ fn complete_for_create(ot: ObjectType, p: &mut Properties) -> Result<(), String>
         ObjectType::Contact
             if !["email", "firstname", "lastname"]
                 .iter()
-                .any(|k| p.contains_key(*k)) =>
+                .any(|k| p.contains_key(k)) =>
         {
             Err("A new contact needs an email, a first name or a last name".into())
         }
@@ -141,10 +141,8 @@ fn complete_for_create(ot: ObjectType, p: &mut Properties) -> Result<(), String>
             Err("A new deal needs a dealname".into())
         }
         ObjectType::Deal => {
-            p.entry("pipeline".into())
-                .or_insert_with(|| "default".into());
-            p.entry("dealstage".into())
-                .or_insert_with(|| "appointmentscheduled".into());
+            p.get_or_insert_with("pipeline", || "default".into());
+            p.get_or_insert_with("dealstage", || "appointmentscheduled".into());
             Ok(())
         }
         _ => Ok(()),
@@ -258,7 +256,7 @@ pub fn plan_batch(
             .flat_map(|e| {
                 unique_props.iter().filter_map(|p| {
                     e.properties
-                        .get(*p)
+                        .get(p)
                         .map(|v| (((*p).clone(), v.clone()), RecordRef::Stored(e.id)))
                 })
             })
@@ -493,7 +491,7 @@ pub fn plan_batch(
 fn merge(into: &mut Properties, draft: &RecordDraft, primary: Option<&String>) -> bool {
     let keep_primary = draft.key.is_some() && draft.key.as_ref() != primary;
     let mut changed = false;
-    let mut added: Vec<(&String, &String)> = Vec::new();
+    let mut added: Vec<(&Name, &String)> = Vec::new();
     // Both maps are sorted: one walk over the two finds each stored value, where a lookup per
     // property (a tree descent of string comparisons) was a tenth of a re-import's writing thread.
     let mut stored = into.iter_mut().peekable();
@@ -521,6 +519,7 @@ fn merge(into: &mut Properties, draft: &RecordDraft, primary: Option<&String>) -
             None => added.push((k, v)),
         }
     }
+    drop(stored);
     changed |= !added.is_empty();
     for (k, v) in added {
         into.insert(k.clone(), v.clone());

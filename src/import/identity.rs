@@ -89,6 +89,6 @@ pub(super) fn add_aliases(
             }
         }
     }
-    props.insert(ADDITIONAL_EMAILS.into(), all.join(";"));
+    props.insert(ADDITIONAL_EMAILS, all.join(";"));
     errors
 }

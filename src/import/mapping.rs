@@ -3,13 +3,13 @@
 //! record id or alternate key (email, domain) when the row has one.
 
 use super::coerce::{coerce_value, normalize_email, normalize_key, DateFormat};
+use super::properties::{Name, Properties};
 use super::request::{ColumnType, FileSpec, MAX_COLUMNS};
 use super::row_error::{ErrorType, RowError};
 use super::source::{Cells, Row};
 use crate::crm::associations;
 use crate::crm::properties::{default_property, PropertyDef};
 use crate::crm::ObjectType;
-use std::collections::BTreeMap;
 
 /// The properties a portal knows: HubSpot's defaults plus the portal's custom properties.
 #[derive(Debug, Default, Clone)]
@@ -50,7 +50,7 @@ pub struct RecordDraft {
     /// Normalised alternate key (email for contacts, domain for companies).
     pub key: Option<String>,
     /// Coerced, non-blank values only: a blank cell never clears a stored value.
-    pub properties: BTreeMap<String, String>,
+    pub properties: Properties,
     /// Other records this one is to be associated with (besides the row's other objects).
     pub links: Vec<Link>,
     /// A contact's secondary emails (normalised), added to `hs_additional_emails`.
@@ -90,7 +90,8 @@ pub struct MappedRow {
 
 #[derive(Debug, Clone)]
 enum Target {
-    Property(PropertyDef),
+    /// The property, and its name as every draft shares it.
+    Property(PropertyDef, Name),
     ObjectId,
     Unknown(String),
     /// Cells hold another object's alternate key (two-file imports' common column).
@@ -187,7 +188,10 @@ impl FilePlan {
                 Target::ObjectId
             } else if let Some(name) = &m.property_name {
                 match catalogue.lookup(m.object_type, name) {
-                    Some(def) => Target::Property(def),
+                    Some(def) => {
+                        let name = Name::from(&def.name);
+                        Target::Property(def, name)
+                    }
                     None => Target::Unknown(name.clone()),
                 }
             } else if let Some(to) = link_to {
@@ -248,7 +252,7 @@ impl FilePlan {
                 object_type: ot,
                 id: None,
                 key: None,
-                properties: BTreeMap::new(),
+                properties: Properties::new(),
                 links: Vec::new(),
                 aliases: Vec::new(),
                 unique: Vec::new(),
@@ -298,7 +302,7 @@ impl FilePlan {
                         .object(ot)
                         .cell(col.index, raw),
                     ),
-                    Target::Property(def)
+                    Target::Property(def, name)
                         if ot == ObjectType::Contact
                             && (def.name == "email" || def.name == ADDITIONAL_EMAILS) =>
                     {
@@ -314,7 +318,7 @@ impl FilePlan {
                             match normalize_email(part) {
                                 Ok(v) if primary && n == 0 => {
                                     draft.key = Some(v.clone());
-                                    draft.properties.insert("email".into(), v);
+                                    draft.properties.insert(name, v);
                                 }
                                 Ok(v) => {
                                     if !draft.aliases.contains(&v) {
@@ -332,7 +336,7 @@ impl FilePlan {
                             }
                         }
                     }
-                    Target::Property(def) => match coerce_value(def, raw, self.date_format) {
+                    Target::Property(def, name) => match coerce_value(def, raw, self.date_format) {
                         Ok(Some(v)) => {
                             if ot.alternate_key() == Some(def.name.as_str()) {
                                 draft.key = Some(v.clone());
@@ -340,7 +344,7 @@ impl FilePlan {
                             if def.has_unique_value && !def.hubspot_defined {
                                 draft.unique.push((def.name.clone(), v.clone()));
                             }
-                            draft.properties.insert(def.name.clone(), v);
+                            draft.properties.insert(name, v);
                         }
                         Ok(None) => {}
                         Err(e) => {

@@ -10,6 +10,7 @@ mod fuzz;
 mod identity;
 pub mod links;
 pub mod mapping;
+pub mod properties;
 pub mod request;
 pub mod row_error;
 pub mod sheet;

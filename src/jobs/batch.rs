@@ -14,7 +14,7 @@ use crate::db::records::{NewRecord, RecordUpdate};
 use crate::db::{self, now, DbConnection, DbError};
 use crate::import::apply::{
     aliases_of, from_stored, plan_batch, restorable, restore, to_stored, BatchPlan, Counters,
-    Existing, RecordRef,
+    Existing, Properties, RecordRef,
 };
 use crate::import::mapping::{LinkTarget, MappedRow, RecordDraft, ADDITIONAL_EMAILS};
 use crate::import::request::Operation;
@@ -486,7 +486,7 @@ fn write_plan(
             .collect::<Result<_, DbError>>()?;
         db::records::update(c, portal, *ot, import_id, updates)?;
         // Every record the batch wrote, with its id.
-        let written: Vec<(&BTreeMap<String, String>, i64)> = w
+        let written: Vec<(&Properties, i64)> = w
             .inserts
             .iter()
             .map(|i| &i.properties)

@@ -6,7 +6,7 @@ fn contact(email: &str, props: &[(&str, &str)]) -> RecordDraft {
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
-    p.insert("email".into(), email.into());
+    p.insert("email", email.into());
     RecordDraft {
         object_type: ObjectType::Contact,
         id: None,
@@ -42,7 +42,7 @@ fn stored(
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
-    p.insert("email".into(), email.into());
+    p.insert("email", email.into());
     BTreeMap::from([(
         ObjectType::Contact,
         vec![Existing {
