@@ -287,8 +287,11 @@ pub fn match_enumeration(def: &PropertyDef, raw: &str) -> Result<String, CoerceE
 /// Equal ignoring case, as `to_lowercase` sees it; without allocating for ASCII text, which
 /// is nearly every cell.
 fn same_ignoring_case(a: &str, b: &str) -> bool {
-    if a.is_ascii() && b.is_ascii() {
-        a.eq_ignore_ascii_case(b)
+    // Each value is compared with every option's value and label: most differ in length.
+    if a.len() == b.len() && a.eq_ignore_ascii_case(b) {
+        true
+    } else if a.is_ascii() && b.is_ascii() {
+        false
     } else {
         a.to_lowercase() == b.to_lowercase()
     }

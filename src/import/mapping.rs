@@ -106,6 +106,16 @@ enum Target {
     },
 }
 
+impl Target {
+    /// The property a column sets; "" for the others.
+    fn property(&self) -> &str {
+        match self {
+            Target::Property(_, name) => name,
+            _ => "",
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 struct PlannedColumn {
     index: usize,
@@ -119,7 +129,8 @@ pub struct FilePlan {
     columns: Vec<PlannedColumn>,
     width: Option<usize>,
     date_format: DateFormat,
-    object_types: Vec<ObjectType>,
+    /// Each object type the columns map, with how many of them set one of its properties.
+    object_types: Vec<(ObjectType, usize)>,
 }
 
 /// Header text compared without case, spaces, `_` or `-`: "First Name" finds `firstname`.
@@ -210,9 +221,19 @@ impl FilePlan {
                 target,
             });
         }
-        let mut object_types: Vec<ObjectType> = columns.iter().map(|c| c.object_type).collect();
-        object_types.sort();
-        object_types.dedup();
+        // A draft's properties are set in name order, so that each one is appended to its
+        // `Properties`; `map_row` puts row errors back in column order.
+        columns.sort_by(|a, b| {
+            (a.object_type, a.target.property()).cmp(&(b.object_type, b.target.property()))
+        });
+        let mut object_types: Vec<(ObjectType, usize)> = Vec::new();
+        for c in &columns {
+            let sets = usize::from(!c.target.property().is_empty());
+            match object_types.last_mut() {
+                Some((ot, n)) if *ot == c.object_type => *n += sets,
+                _ => object_types.push((c.object_type, sets)),
+            }
+        }
         Ok(FilePlan {
             columns,
             width: header.map(<[String]>::len),
@@ -247,12 +268,12 @@ impl FilePlan {
             };
         }
         let mut drafts = Vec::new();
-        for &ot in &self.object_types {
+        for &(ot, properties) in &self.object_types {
             let mut draft = RecordDraft {
                 object_type: ot,
                 id: None,
                 key: None,
-                properties: Properties::new(),
+                properties: Properties::with_capacity(properties),
                 links: Vec::new(),
                 aliases: Vec::new(),
                 unique: Vec::new(),
@@ -366,6 +387,9 @@ impl FilePlan {
             {
                 drafts.push(draft);
             }
+        }
+        if errors.len() > 1 {
+            errors.sort_by_key(|e| (e.object_type, e.column));
         }
         MappedRow {
             line: row.line,

@@ -72,8 +72,15 @@ fn write_object<'a>(entries: impl Iterator<Item = (&'a str, &'a str)>, n: usize)
 fn push_str(out: &mut String, s: &str) {
     out.push('"');
     let bytes = s.as_bytes();
+    // Nearly every value needs no escape: eight bytes are checked at a time, where a table lookup
+    // per byte was a tenth of the parsing thread.
+    let plain = bytes
+        .chunks_exact(8)
+        .take_while(|c| !any_needs_escape(u64::from_le_bytes((*c).try_into().expect("8 bytes"))))
+        .count()
+        * 8;
     let mut clean = 0;
-    for (i, &b) in bytes.iter().enumerate() {
+    for (i, &b) in bytes.iter().enumerate().skip(plain) {
         if !NEEDS_ESCAPE[b as usize] {
             continue;
         }
@@ -97,6 +104,17 @@ fn push_str(out: &mut String, s: &str) {
     }
     out.push_str(&s[clean..]);
     out.push('"');
+}
+
+/// Whether any of the eight bytes of `x` is one JSON strings escape (`NEEDS_ESCAPE`): a quote,
+/// a backslash or a control character. Exact: a byte of 0x80 or above is never taken for one.
+fn any_needs_escape(x: u64) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let zero_byte = |v: u64| v.wrapping_sub(ONES) & !v & HIGH;
+    let control = x.wrapping_sub(ONES * 0x20) & !x & HIGH;
+    (control | zero_byte(x ^ (ONES * u64::from(b'"'))) | zero_byte(x ^ (ONES * u64::from(b'\\'))))
+        != 0
 }
 
 /// The bytes JSON strings escape: quote, backslash and control characters.
@@ -307,6 +325,14 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn eight_bytes_need_an_escape_exactly_when_one_of_them_does(x in any::<u64>(), at in 0usize..8, b in any::<u8>()) {
+            let mut bytes = x.to_le_bytes();
+            bytes[at] = b;
+            let one_does = bytes.iter().any(|&b| NEEDS_ESCAPE[b as usize]);
+            prop_assert_eq!(any_needs_escape(u64::from_le_bytes(bytes)), one_does);
+        }
+
         #[test]
         fn any_text_reads_as_serde_json_reads_it(doc in r#"[{}":,a-c\\ \t"]{0,24}"#) {
             prop_assert_eq!(
