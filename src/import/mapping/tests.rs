@@ -175,3 +175,27 @@ fn phones_are_kept_as_given() {
         .properties
         .contains_key("hs_calculated_phone_number"));
 }
+
+#[test]
+fn a_rows_errors_come_in_column_order_and_its_properties_in_name_order() {
+    // Columns whose properties sort otherwise than the columns do, two of them invalid.
+    let req = r#"{"name":"o","files":[{"fileName":"a.csv","fileImportPage":{"columnMappings":[
+        {"columnObjectTypeId":"0-1","columnName":"Zip","propertyName":"zip"},
+        {"columnObjectTypeId":"0-1","columnName":"Born","propertyName":"date_of_birth"},
+        {"columnObjectTypeId":"0-1","columnName":"Email","propertyName":"email"},
+        {"columnObjectTypeId":"0-1","columnName":"Shoe","propertyName":"shoe_size"},
+        {"columnObjectTypeId":"0-1","columnName":"City","propertyName":"city"}]}}]}"#;
+    let p = plan(req, &["Zip", "Born", "Email", "Shoe", "City"]);
+    let m = p.map_row(row(2, &["0150", "not a date", "A@B.example", "44", "Oslo"]));
+    let columns: Vec<Option<usize>> = m.errors.iter().map(|e| e.column).collect();
+    assert_eq!(columns, [Some(1), Some(3)], "{:?}", m.errors);
+    assert_eq!(m.errors[0].error_type, ErrorType::CouldNotParseDate);
+    assert_eq!(
+        m.errors[1].error_type,
+        ErrorType::PropertyDefinitionNotFound
+    );
+    let d = &m.drafts[0];
+    let names: Vec<&str> = d.properties.keys().map(|n| n.as_str()).collect();
+    assert_eq!(names, ["city", "email", "zip"]);
+    assert_eq!(d.key.as_deref(), Some("a@b.example"));
+}
