@@ -14,7 +14,7 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 mod json;
-pub use json::{add_derived, from_stored, to_stored};
+pub use json::{add_derived, from_stored, from_stored_named, to_stored};
 
 pub use super::properties::{Name, Properties};
 
@@ -122,6 +122,29 @@ pub enum RecordRef {
     New(usize),
 }
 
+/// What one row's drafts became, by object type (a row drafts each at most once); kept inline,
+/// where a vector per row was an allocation for every row of a batch.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RowRecords([Option<RecordRef>; ObjectType::ALL.len()]);
+
+impl RowRecords {
+    fn set(&mut self, ot: ObjectType, r: RecordRef) {
+        self.0[ot as usize] = Some(r);
+    }
+
+    pub fn get(&self, ot: ObjectType) -> Option<RecordRef> {
+        self.0[ot as usize]
+    }
+
+    /// In object type order.
+    pub fn iter(&self) -> impl Iterator<Item = (ObjectType, RecordRef)> + '_ {
+        ObjectType::ALL
+            .into_iter()
+            .zip(self.0)
+            .filter_map(|(ot, r)| Some((ot, r?)))
+    }
+}
+
 /// Properties a new record must have, per HubSpot's import rules; the deal pipeline and stage
 /// default to the default pipeline's first stage. (Its provenance is not a property but the
 /// record's `created_by_import`.)
@@ -218,7 +241,7 @@ pub fn plan_batch(
         }
     }
     // What each row's drafts became, for the associations between them.
-    let mut row_refs: Vec<Vec<(ObjectType, RecordRef)>> = vec![Vec::new(); rows.len()];
+    let mut row_refs: Vec<RowRecords> = vec![RowRecords::default(); rows.len()];
     let object_types: Vec<ObjectType> = {
         let mut v: Vec<_> = rows
             .iter()
@@ -361,7 +384,7 @@ pub fn plan_batch(
                     ) {
                         plan.errors.push((i, e.object(ot)));
                     }
-                    row_refs[i].push((ot, new));
+                    row_refs[i].set(ot, new);
                     writes.inserts.push(Insert {
                         key: draft.key.clone(),
                         properties: props,
@@ -391,7 +414,7 @@ pub fn plan_batch(
                     ) {
                         plan.errors.push((i, e.object(ot)));
                     }
-                    row_refs[i].push((ot, RecordRef::New(ix)));
+                    row_refs[i].set(ot, RecordRef::New(ix));
                     plan.counters.property_values += draft.properties.len() as i64;
                     plan.counters.updated += 1;
                 }
@@ -460,7 +483,7 @@ pub fn plan_batch(
                     if touched_set.insert(id) {
                         touched.push(id);
                     }
-                    row_refs[i].push((ot, RecordRef::Stored(id)));
+                    row_refs[i].set(ot, RecordRef::Stored(id));
                     plan.counters.property_values += draft.properties.len() as i64;
                     plan.counters.updated += 1;
                 }
@@ -499,7 +522,11 @@ fn merge(into: &mut Properties, draft: &RecordDraft, primary: Option<&String>) -
         if keep_primary && k == "email" {
             continue;
         }
-        while stored.next_if(|(s, _)| s.as_str() < k.as_str()).is_some() {}
+        // Names read with the drafts' own (`from_stored_named`) are equal by address.
+        while stored
+            .next_if(|(s, _)| *s != k && s.as_str() < k.as_str())
+            .is_some()
+        {}
         let old = match stored.peek_mut() {
             Some((s, old)) if *s == k => Some(old),
             _ => None,

@@ -2,7 +2,7 @@
 //! deal↔contact, deal↔company), and each `Link` (a two-file import's common column, a legacy
 //! record-id column) with the stored record it names.
 
-use super::apply::{Existing, PlannedAssociation, RecordRef};
+use super::apply::{Existing, PlannedAssociation, RecordRef, RowRecords};
 use super::mapping::{LinkTarget, MappedRow};
 use super::row_error::{ErrorType, RowError};
 use crate::crm::{associations, ObjectType};
@@ -13,11 +13,18 @@ use std::collections::BTreeMap;
 /// loaded, link targets included. Unresolvable links become row errors.
 pub fn plan(
     rows: &[MappedRow],
-    row_refs: &[Vec<(ObjectType, RecordRef)>],
+    row_refs: &[RowRecords],
     existing: &BTreeMap<ObjectType, Vec<Existing>>,
     errors: &mut Vec<(usize, RowError)>,
 ) -> Vec<PlannedAssociation> {
     let mut out = Vec::new();
+    // Most batches link nothing: one object per row, no link columns.
+    let links = rows
+        .iter()
+        .any(|r| r.drafts.iter().any(|d| !d.links.is_empty()));
+    if !links && row_refs.iter().all(|r| r.iter().nth(1).is_none()) {
+        return out;
+    }
     let mut seen = HashSet::new();
     let mut push =
         |from: (ObjectType, RecordRef), to: (ObjectType, RecordRef), type_id: Option<i32>| {
@@ -41,14 +48,12 @@ pub fn plan(
         .collect();
     for (i, refs) in row_refs.iter().enumerate() {
         for (a, first) in refs.iter().enumerate() {
-            for second in &refs[a + 1..] {
-                if first.0 != second.0 {
-                    push(*first, *second, None);
-                }
+            for second in refs.iter().skip(a + 1) {
+                push(first, second, None);
             }
         }
         for draft in &rows[i].drafts {
-            let Some(&from) = refs.iter().find(|(ot, _)| *ot == draft.object_type) else {
+            let Some(from) = refs.get(draft.object_type).map(|r| (draft.object_type, r)) else {
                 continue; // the draft itself failed; its row already has an error
             };
             for link in &draft.links {

@@ -13,8 +13,8 @@ use crate::db::files::FileRow;
 use crate::db::records::{NewRecord, RecordUpdate};
 use crate::db::{self, now, DbConnection, DbError};
 use crate::import::apply::{
-    aliases_of, from_stored, plan_batch, restorable, restore, to_stored, BatchPlan, Counters,
-    Existing, Properties, RecordRef,
+    aliases_of, from_stored_named, plan_batch, restorable, restore, to_stored, BatchPlan, Counters,
+    Existing, Name, Properties, RecordRef,
 };
 use crate::import::mapping::{LinkTarget, MappedRow, RecordDraft, ADDITIONAL_EMAILS};
 use crate::import::request::Operation;
@@ -269,12 +269,13 @@ pub(super) fn read_ahead(
     let mut read = || -> Result<ReadAhead, DbError> {
         let mut out = BTreeMap::new();
         for (ot, keys) in batch_keys(rows) {
+            let names = draft_names(rows, ot);
             let found = db::records::peek_by_keys(c, portal, ot, &keys)?
                 .into_iter()
                 .map(|r| {
                     let place = place_of(&r);
                     Ok(Peek {
-                        existing: to_existing(ot, r)?,
+                        existing: to_existing(ot, r, &names)?,
                         place,
                     })
                 })
@@ -312,9 +313,10 @@ fn trust(
             .filter(|k| !read.contains(k.as_str()))
             .collect();
         let have: HashSet<i64> = existing.iter().map(|e| e.id).collect();
+        let names = draft_names(rows, ot);
         for r in db::records::lock_by_keys(c, portal, ot, &others)? {
             if !have.contains(&r.id) {
-                existing.push(locked(ot, r, places)?);
+                existing.push(locked(ot, r, &names, places)?);
             }
         }
         out.insert(ot, existing);
@@ -340,9 +342,24 @@ fn batch_keys(rows: &[MappedRow]) -> Vec<(ObjectType, Vec<String>)> {
         .collect()
 }
 
-/// A stored record with its properties parsed.
-fn to_existing(ot: ObjectType, r: db::records::ImportTarget) -> Result<Existing, DbError> {
-    let properties = from_stored(ot, &r.properties, r.key.as_deref())
+/// The property names the batch's drafts of `ot` set, sorted (those of its draft with the most),
+/// to read its stored records with (`from_stored_named`).
+fn draft_names(rows: &[MappedRow], ot: ObjectType) -> Vec<Name> {
+    rows.iter()
+        .flat_map(|r| r.drafts.iter())
+        .filter(|d| d.object_type == ot)
+        .max_by_key(|d| d.properties.len())
+        .map(|d| d.properties.keys().cloned().collect())
+        .unwrap_or_default()
+}
+
+/// A stored record with its properties parsed, sharing `names` (`draft_names`).
+fn to_existing(
+    ot: ObjectType,
+    r: db::records::ImportTarget,
+    names: &[Name],
+) -> Result<Existing, DbError> {
+    let properties = from_stored_named(ot, &r.properties, r.key.as_deref(), names)
         .map_err(|e| DbError::Corrupt(format!("{} {}: {e}", ot.singular(), r.id)))?;
     Ok(Existing {
         id: r.id,
@@ -357,10 +374,11 @@ fn to_existing(ot: ObjectType, r: db::records::ImportTarget) -> Result<Existing,
 fn locked(
     ot: ObjectType,
     r: db::records::ImportTarget,
+    names: &[Name],
     places: &mut Places,
 ) -> Result<Existing, DbError> {
     places.insert((ot, r.id), place_of(&r));
-    to_existing(ot, r)
+    to_existing(ot, r, names)
 }
 
 fn place_of(r: &db::records::ImportTarget) -> Place {
@@ -634,9 +652,10 @@ fn load_existing(
         found.extend(db::records::lock_by_ids(c, portal, ot, &ids)?);
         found.sort_by_key(|r| r.id);
         found.dedup_by_key(|r| r.id);
+        let names = draft_names(rows, ot);
         let existing = found
             .into_iter()
-            .map(|r| locked(ot, r, places))
+            .map(|r| locked(ot, r, &names, places))
             .collect::<Result<Vec<_>, DbError>>()?;
         out.insert(ot, existing);
     }

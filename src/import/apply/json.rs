@@ -32,8 +32,24 @@ pub fn from_stored(
     json: &str,
     key: Option<&str>,
 ) -> Result<Properties, serde_json::Error> {
-    let mut p = from_json(json)?;
+    from_stored_named(ot, json, key, &[])
+}
+
+/// `from_stored`, sharing each name that is one of `names` (sorted): an import reads its
+/// records with the names its drafts have, so that reading one allocates none of them again (a
+/// ninth of a re-import's writing thread) and merging compares them by address.
+pub fn from_stored_named(
+    ot: ObjectType,
+    json: &str,
+    key: Option<&str>,
+    names: &[Name],
+) -> Result<Properties, serde_json::Error> {
+    let mut p = from_json(json, names)?;
     if let (Some(name), Some(key)) = (ot.alternate_key(), key) {
+        let name = match names.binary_search_by(|n| n.as_str().cmp(name)) {
+            Ok(i) => names[i].clone(),
+            Err(_) => Name::from(name),
+        };
         p.get_or_insert_with(name, || key.to_string());
     }
     Ok(p)
@@ -106,15 +122,39 @@ fn push_str(out: &mut String, s: &str) {
     out.push('"');
 }
 
+/// Where the first byte JSON strings escape is (the closing quote of a plain string), eight
+/// bytes at a time.
+fn first_needing_escape(b: &[u8]) -> Option<usize> {
+    let mut chunks = b.chunks_exact(8);
+    for (n, c) in chunks.by_ref().enumerate() {
+        let found = escapes(u64::from_le_bytes(c.try_into().expect("8 bytes")));
+        if found != 0 {
+            // The lowest flag is exact (a borrow only ever flags bytes above it).
+            return Some(n * 8 + found.trailing_zeros() as usize / 8);
+        }
+    }
+    let done = b.len() - chunks.remainder().len();
+    chunks
+        .remainder()
+        .iter()
+        .position(|&c| NEEDS_ESCAPE[c as usize])
+        .map(|p| done + p)
+}
+
 /// Whether any of the eight bytes of `x` is one JSON strings escape (`NEEDS_ESCAPE`): a quote,
 /// a backslash or a control character. Exact: a byte of 0x80 or above is never taken for one.
 fn any_needs_escape(x: u64) -> bool {
+    escapes(x) != 0
+}
+
+/// The high bit of each byte of `x` that is a quote, a backslash or a control character, and
+/// perhaps of bytes above the lowest such one.
+fn escapes(x: u64) -> u64 {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
     let zero_byte = |v: u64| v.wrapping_sub(ONES) & !v & HIGH;
     let control = x.wrapping_sub(ONES * 0x20) & !x & HIGH;
-    (control | zero_byte(x ^ (ONES * u64::from(b'"'))) | zero_byte(x ^ (ONES * u64::from(b'\\'))))
-        != 0
+    control | zero_byte(x ^ (ONES * u64::from(b'"'))) | zero_byte(x ^ (ONES * u64::from(b'\\')))
 }
 
 /// The bytes JSON strings escape: quote, backslash and control characters.
@@ -134,8 +174,8 @@ const NEEDS_ESCAPE: [bool; 256] = {
 /// one go: the document is written sorted, and inserting entries one by one (a tree descent of
 /// string comparisons each, which is what deserialising into the map does) was a tenth of a
 /// re-import's writing thread.
-fn from_json(json: &str) -> Result<Properties, serde_json::Error> {
-    match plain_entries(json) {
+fn from_json(json: &str, names: &[Name]) -> Result<Properties, serde_json::Error> {
+    match plain_entries(json, names) {
         Some(entries) => Ok(entries.into_iter().collect()),
         None => Ok(serde_entries(json)?.into_iter().collect()),
     }
@@ -145,9 +185,18 @@ fn from_json(json: &str) -> Result<Properties, serde_json::Error> {
 /// every record): `{"k":"v",…}`, nothing else. A re-import reads every record it updates, and a
 /// general JSON parser was a fifth of its writing thread; anything else (escapes, spaces, other
 /// values) is None, left to serde_json.
-fn plain_entries(json: &str) -> Option<Vec<(Name, String)>> {
+fn plain_entries(json: &str, names: &[Name]) -> Option<Vec<(Name, String)>> {
     let b = json.as_bytes();
     let mut out = Vec::with_capacity(16);
+    // The document's names are sorted, as `names` are: one walk over both finds each.
+    let mut names = names.iter().peekable();
+    let mut name = |key: &str| {
+        while names.next_if(|n| n.as_str() < key).is_some() {}
+        match names.peek() {
+            Some(n) if n.as_str() == key => (*n).clone(),
+            _ => Name::from(key),
+        }
+    };
     let mut i = 1;
     match (b.first(), b.get(1)) {
         (Some(b'{'), Some(b'}')) => return (b.len() == 2).then_some(out),
@@ -161,7 +210,7 @@ fn plain_entries(json: &str) -> Option<Vec<(Name, String)>> {
         }
         i += 1;
         let value = plain_string(json, &mut i)?;
-        out.push((Name::from(key), value.to_string()));
+        out.push((name(key), value.to_string()));
         match b.get(i) {
             Some(b',') => i += 1,
             Some(b'}') if i + 1 == b.len() => return Some(out),
@@ -177,8 +226,7 @@ fn plain_string<'a>(json: &'a str, i: &mut usize) -> Option<&'a str> {
         return None;
     }
     let start = *i + 1;
-    let len = b[start..].iter().position(|&c| NEEDS_ESCAPE[c as usize])?;
-    let end = start + len;
+    let end = start + first_needing_escape(&b[start..])?;
     if b[end] != b'"' {
         return None;
     }
@@ -300,7 +348,7 @@ mod tests {
             r#"[]"#,
         ] {
             assert_eq!(
-                from_json(doc).ok(),
+                from_json(doc, &[]).ok(),
                 serde_entries(doc).ok().map(|e| e.into_iter().collect()),
                 "{doc}"
             );
@@ -311,20 +359,47 @@ mod tests {
     fn what_to_json_writes_without_escapes_skips_serde_json() {
         let clean = map(&[("city", "Zürich"), ("email", "a@b.c"), ("note", "")]);
         assert_eq!(
-            plain_entries(&to_json(&clean)),
+            plain_entries(&to_json(&clean), &[]),
             Some(clean.clone().into_iter().collect())
         );
-        assert_eq!(plain_entries("{}"), Some(vec![]));
+        assert_eq!(plain_entries("{}", &[]), Some(vec![]));
         // An escape, or anything but the written form, is left to serde_json.
         for doc in [r#"{"a":"x\"y"}"#, r#"{ "a":"1"}"#, r#"{"a":1}"#] {
-            assert_eq!(plain_entries(doc), None, "{doc}");
+            assert_eq!(plain_entries(doc, &[]), None, "{doc}");
         }
-        assert_eq!(from_json(r#"{"a":"x\"y"}"#).unwrap(), map(&[("a", "x\"y")]));
-        assert_eq!(from_json(r#"{ "a":"1"}"#).unwrap(), map(&[("a", "1")]));
-        assert!(from_json(r#"{"a":1}"#).is_err());
+        assert_eq!(
+            from_json(r#"{"a":"x\"y"}"#, &[]).unwrap(),
+            map(&[("a", "x\"y")])
+        );
+        assert_eq!(from_json(r#"{ "a":"1"}"#, &[]).unwrap(), map(&[("a", "1")]));
+        assert!(from_json(r#"{"a":1}"#, &[]).is_err());
+    }
+
+    #[test]
+    fn names_a_record_shares_with_the_drafts_are_not_allocated_again() {
+        let names: Vec<Name> = ["city", "email", "firstname"].map(Name::from).to_vec();
+        let stored = r#"{"city":"Oslo","firstname":"Al","zip":"1"}"#;
+        let p = from_stored_named(ObjectType::Contact, stored, Some("a@b.c"), &names).unwrap();
+        assert_eq!(
+            p,
+            from_stored(ObjectType::Contact, stored, Some("a@b.c")).unwrap()
+        );
+        let same = |a: &Name, b: &Name| std::ptr::eq(a.as_str().as_ptr(), b.as_str().as_ptr());
+        let read: Vec<&Name> = p.keys().collect();
+        assert!(same(read[0], &names[0]) && same(read[1], &names[1]) && same(read[2], &names[2]));
+        assert_eq!(read[3], "zip");
     }
 
     proptest! {
+        #[test]
+        fn the_first_byte_to_escape_is_found_wherever_it_is(s in "[a-z\"\\\\\u{0}-\u{1f}é]{0,40}") {
+            let b = s.as_bytes();
+            prop_assert_eq!(
+                first_needing_escape(b),
+                b.iter().position(|&c| NEEDS_ESCAPE[c as usize])
+            );
+        }
+
         #[test]
         fn eight_bytes_need_an_escape_exactly_when_one_of_them_does(x in any::<u64>(), at in 0usize..8, b in any::<u8>()) {
             let mut bytes = x.to_le_bytes();
@@ -336,7 +411,7 @@ mod tests {
         #[test]
         fn any_text_reads_as_serde_json_reads_it(doc in r#"[{}":,a-c\\ \t"]{0,24}"#) {
             prop_assert_eq!(
-                from_json(&doc).ok(),
+                from_json(&doc, &[]).ok(),
                 serde_entries(&doc).ok().map(|e| e.into_iter().collect())
             );
         }
@@ -347,7 +422,7 @@ mod tests {
         ) {
             let json = to_json(&p.clone().into_iter().collect());
             prop_assert_eq!(&json, &serde_json::to_string(&p).unwrap());
-            prop_assert_eq!(from_json(&json).unwrap(), p.into_iter().collect());
+            prop_assert_eq!(from_json(&json, &[]).unwrap(), p.into_iter().collect());
         }
     }
 }
