@@ -14,7 +14,7 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 mod json;
-pub use json::{add_derived, from_stored, from_stored_named, to_stored};
+pub use json::{add_derived, changes_nothing, from_stored, from_stored_named, to_stored};
 
 pub use super::properties::{Name, Properties};
 
@@ -27,6 +27,11 @@ pub struct Existing {
     pub created_by_import: Option<i64>,
     /// `properties` as stored, when loaded: written back as it is if no row changes them.
     pub json: Option<String>,
+    /// The batch's only draft for this record sets just the values it has
+    /// (`changes_nothing`), so planning needs none of them and `properties` was left empty.
+    /// Only for a batch of keys alone, of an object type without unique properties, and a record
+    /// without secondary emails: planning reads no stored value for those.
+    pub unchanged: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -296,6 +301,7 @@ pub fn plan_batch(
                     properties: std::mem::take(&mut e.properties),
                     created_by_import: e.created_by_import,
                     json: e.json.take(),
+                    unchanged: e.unchanged,
                 };
                 (e.id, taken)
             })
@@ -466,8 +472,13 @@ pub fn plan_batch(
                             rekeyed.insert(id);
                         }
                     }
-                    if merge(&mut rec.properties, draft, rec.key.as_ref())
-                        || !draft.aliases.is_empty()
+                    debug_assert!(
+                        !(rec.unchanged && touched_set.contains(&id)),
+                        "an unchanged record has one draft"
+                    );
+                    if !rec.unchanged
+                        && (merge(&mut rec.properties, draft, rec.key.as_ref())
+                            || !draft.aliases.is_empty())
                     {
                         changed.insert(id);
                     }

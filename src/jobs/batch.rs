@@ -6,15 +6,15 @@
 use super::queue;
 use super::run::{ImportCtx, RunError, Stop};
 use super::WorkerCtx;
-use crate::crm::{ObjectType, PortalId};
+use crate::crm::ObjectType;
 use crate::db::associations::Association;
 use crate::db::errors::NewImportError;
 use crate::db::files::FileRow;
 use crate::db::records::{NewRecord, RecordUpdate};
 use crate::db::{self, now, DbConnection, DbError};
 use crate::import::apply::{
-    aliases_of, from_stored_named, plan_batch, restorable, restore, to_stored, BatchPlan, Counters,
-    Existing, Name, Properties, RecordRef,
+    aliases_of, changes_nothing, from_stored_named, plan_batch, restorable, restore, to_stored,
+    BatchPlan, Counters, Existing, Name, Properties, RecordRef,
 };
 use crate::import::mapping::{LinkTarget, MappedRow, RecordDraft, ADDITIONAL_EMAILS};
 use crate::import::request::Operation;
@@ -120,7 +120,7 @@ pub(super) fn write(
         if undoable && !db::records::any_secondary_email(c, portal)? {
             c.batch_execute("SAVEPOINT read_ahead")?;
             let mut places = Places::default();
-            let mut existing = trust(c, portal, rows, ahead, &mut places)?;
+            let mut existing = trust(c, ictx, rows, ahead, &mut places)?;
             *all_new = existing.values().all(Vec::is_empty);
             let mut plan = plan(ictx, rows, &mut existing);
             match write_planned(c, rows, &mut plan, &places, false, &mut Copies::new()) {
@@ -142,7 +142,7 @@ pub(super) fn write(
         }
     }
     let mut places = Places::default();
-    let mut existing = load_existing(c, portal, rows, &mut places)?;
+    let mut existing = load_existing(c, ictx, rows, &mut places)?;
     *all_new = existing.values().all(Vec::is_empty);
     let mut plan = plan(ictx, rows, &mut existing);
     let next = write_planned(c, rows, &mut plan, &places, false, &mut Copies::new())?;
@@ -260,7 +260,7 @@ impl ReadAhead {
 /// the read fails (logged; the writer then looks the keys up itself).
 pub(super) fn read_ahead(
     c: &mut DbConnection,
-    portal: PortalId,
+    ictx: &ImportCtx,
     rows: &[MappedRow],
 ) -> Option<ReadAhead> {
     if !keys_only(rows) {
@@ -269,13 +269,13 @@ pub(super) fn read_ahead(
     let mut read = || -> Result<ReadAhead, DbError> {
         let mut out = BTreeMap::new();
         for (ot, keys) in batch_keys(rows) {
-            let names = draft_names(rows, ot);
-            let found = db::records::peek_by_keys(c, portal, ot, &keys)?
+            let reading = Reading::new(ictx, rows, ot);
+            let found = db::records::peek_by_keys(c, ictx.portal, ot, &keys)?
                 .into_iter()
                 .map(|r| {
                     let place = place_of(&r);
                     Ok(Peek {
-                        existing: to_existing(ot, r, &names)?,
+                        existing: to_existing(ot, r, &reading)?,
                         place,
                     })
                 })
@@ -293,7 +293,7 @@ pub(super) fn read_ahead(
 /// locked lookup of every other key. Records `places` where each is.
 fn trust(
     c: &mut DbConnection,
-    portal: PortalId,
+    ictx: &ImportCtx,
     rows: &[MappedRow],
     ahead: ReadAhead,
     places: &mut Places,
@@ -313,10 +313,10 @@ fn trust(
             .filter(|k| !read.contains(k.as_str()))
             .collect();
         let have: HashSet<i64> = existing.iter().map(|e| e.id).collect();
-        let names = draft_names(rows, ot);
-        for r in db::records::lock_by_keys(c, portal, ot, &others)? {
+        let reading = Reading::new(ictx, rows, ot);
+        for r in db::records::lock_by_keys(c, ictx.portal, ot, &others)? {
             if !have.contains(&r.id) {
-                existing.push(locked(ot, r, &names, places)?);
+                existing.push(locked(ot, r, &reading, places)?);
             }
         }
         out.insert(ot, existing);
@@ -353,20 +353,67 @@ fn draft_names(rows: &[MappedRow], ot: ObjectType) -> Vec<Name> {
         .unwrap_or_default()
 }
 
-/// A stored record with its properties parsed, sharing `names` (`draft_names`).
+/// The drafts of `ot` a stored record is checked against before its properties are parsed
+/// (`Existing::unchanged`), by key: in a batch of keys alone, of an object type without unique
+/// properties, each key's draft if it is the only one naming it.
+fn sole_drafts<'a>(
+    ictx: &ImportCtx,
+    rows: &'a [MappedRow],
+    ot: ObjectType,
+) -> foldhash::HashMap<&'a str, Option<&'a Properties>> {
+    let mut out = foldhash::HashMap::default();
+    if !keys_only(rows) || !ictx.catalogue.unique_properties(ot).is_empty() {
+        return out;
+    }
+    for d in rows.iter().flat_map(|r| r.drafts.iter()) {
+        if let (true, Some(k)) = (d.object_type == ot, &d.key) {
+            out.entry(k.as_str())
+                .and_modify(|p| *p = None)
+                .or_insert(Some(&d.properties));
+        }
+    }
+    out
+}
+
+/// What a batch reads its stored records of one object type with: the names its drafts share
+/// (`draft_names`) and the drafts they may be checked against (`sole_drafts`).
+struct Reading<'a> {
+    names: Vec<Name>,
+    sole: foldhash::HashMap<&'a str, Option<&'a Properties>>,
+}
+
+impl<'a> Reading<'a> {
+    fn new(ictx: &ImportCtx, rows: &'a [MappedRow], ot: ObjectType) -> Reading<'a> {
+        Reading {
+            names: draft_names(rows, ot),
+            sole: sole_drafts(ictx, rows, ot),
+        }
+    }
+}
+
+/// A stored record as planning needs it: its properties parsed under the drafts' names, unless
+/// its only draft changes none of them.
 fn to_existing(
     ot: ObjectType,
     r: db::records::ImportTarget,
-    names: &[Name],
+    reading: &Reading,
 ) -> Result<Existing, DbError> {
-    let properties = from_stored_named(ot, &r.properties, r.key.as_deref(), names)
-        .map_err(|e| DbError::Corrupt(format!("{} {}: {e}", ot.singular(), r.id)))?;
+    let key = r.key.as_deref();
+    let unchanged = key
+        .and_then(|k| reading.sole.get(k).copied().flatten())
+        .is_some_and(|p| changes_nothing(ot, &r.properties, key, p));
+    let properties = match unchanged {
+        true => Properties::new(),
+        false => from_stored_named(ot, &r.properties, key, &reading.names)
+            .map_err(|e| DbError::Corrupt(format!("{} {}: {e}", ot.singular(), r.id)))?,
+    };
     Ok(Existing {
         id: r.id,
         key: r.key,
         properties,
         created_by_import: r.created_by_import,
         json: Some(r.properties),
+        unchanged,
     })
 }
 
@@ -374,11 +421,11 @@ fn to_existing(
 fn locked(
     ot: ObjectType,
     r: db::records::ImportTarget,
-    names: &[Name],
+    reading: &Reading,
     places: &mut Places,
 ) -> Result<Existing, DbError> {
     places.insert((ot, r.id), place_of(&r));
-    to_existing(ot, r, names)
+    to_existing(ot, r, reading)
 }
 
 fn place_of(r: &db::records::ImportTarget) -> Place {
@@ -591,10 +638,11 @@ fn write_plan(
 /// target), locked, with `places` noted.
 fn load_existing(
     c: &mut DbConnection,
-    portal: PortalId,
+    ictx: &ImportCtx,
     rows: &[MappedRow],
     places: &mut Places,
 ) -> Result<BTreeMap<ObjectType, Vec<Existing>>, DbError> {
+    let portal = ictx.portal;
     let mut out = BTreeMap::new();
     for ot in ObjectType::ALL {
         let drafts = rows
@@ -652,10 +700,10 @@ fn load_existing(
         found.extend(db::records::lock_by_ids(c, portal, ot, &ids)?);
         found.sort_by_key(|r| r.id);
         found.dedup_by_key(|r| r.id);
-        let names = draft_names(rows, ot);
+        let reading = Reading::new(ictx, rows, ot);
         let existing = found
             .into_iter()
-            .map(|r| locked(ot, r, &names, places))
+            .map(|r| locked(ot, r, &reading, places))
             .collect::<Result<Vec<_>, DbError>>()?;
         out.insert(ot, existing);
     }

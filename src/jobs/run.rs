@@ -234,14 +234,13 @@ fn process_file(
         let batch_rows = ctx.config.batch_rows.max(1);
         let catalogue = ictx.catalogue;
         let batches_new = &batches_new;
-        let portal = ictx.portal;
         let backend = db.backend();
         s.spawn(move || {
             // Its own connection: the pool's are for the writer and the API.
             let read_ahead = match batch::reads_ahead(db.backend()) {
                 false => None,
                 true => match db.own_conn() {
-                    Ok(c) => Some((c, portal)),
+                    Ok(c) => Some(c),
                     Err(e) => {
                         tracing::warn!(error = %e, "no connection to read batches ahead with; the writer looks their records up itself");
                         None
@@ -280,7 +279,7 @@ struct Handoff<'a> {
     spent: Receiver<Spent>,
     batches_new: &'a AtomicBool,
     /// Where batches are read ahead (`batch::ReadAhead`), on backends where that pays.
-    read_ahead: Option<(db::DbConnection, PortalId)>,
+    read_ahead: Option<db::DbConnection>,
     /// Rows per batch while `batches_new` (`batch::new_batch_rows`).
     new_batch_rows: usize,
     ictx: &'a ImportCtx<'a>,
@@ -293,7 +292,7 @@ impl Handoff<'_> {
     fn rows(&mut self, mut rows: Vec<MappedRow>, consumed: i64) -> bool {
         let batches_new = self.batches_new.load(Ordering::Relaxed);
         let read_ahead = match (batches_new, &mut self.read_ahead) {
-            (false, Some((conn, portal))) => batch::read_ahead(conn, *portal, &rows),
+            (false, Some(conn)) => batch::read_ahead(conn, self.ictx, &rows),
             _ => None,
         };
         let matched = read_ahead.as_ref().map(batch::ReadAhead::matched_keys);

@@ -525,3 +525,71 @@ fn a_growing_import_refreshes_postgresqls_planner_statistics() {
     s.import_new_contacts(&t, 10);
     assert_eq!(analyzed(), 2);
 }
+
+#[test]
+fn a_row_that_changes_nothing_keeps_every_stored_value_and_still_updates_its_record() {
+    // A re-import checks a row that sets only the values stored against the stored JSON
+    // without parsing it; the record must come out whole, marked as updated by the import.
+    let s = TestServer::start();
+    let t = s.token(1, &[]);
+    let all = [
+        ("Email", "email"),
+        ("First", "firstname"),
+        ("Last", "lastname"),
+        ("City", "city"),
+    ];
+    let first = s.import_contacts(
+        &t,
+        "UPSERT",
+        &all,
+        "Email,First,Last,City\nann@x.example,Ann,Lee,Oslo\nbo@x.example,Bo,Berg,Rome\n\
+         cy@x.example,Cy,,Paris\ndi@x.example,Di,\"Q\"\"uote\",Lima\n",
+    );
+    assert_eq!(outcome(&first), [4, 0, 0]);
+    let ann_id = contact(&s, &t, "ann@x.example")["id"].clone();
+    let second = s.import_contacts(
+        &t,
+        "UPSERT",
+        &[("Email", "email"), ("First", "firstname")],
+        "Email,First\nann@x.example,Ann\nbo@x.example,Bob\ncy@x.example,Cy\ncy@x.example,Cyd\n\
+         di@x.example,Di\n",
+    );
+    assert_eq!(counter(&second, "CREATED_OBJECTS"), 0);
+    assert_eq!(counter(&second, "ERRORS"), 0);
+    let props = "firstname,lastname,city,hs_updated_by_import_id";
+    let get = |email: &str| {
+        let r = s.get(
+            &t,
+            &format!("/crm/v3/objects/contacts/{email}?idProperty=email&properties={props}"),
+        );
+        assert_eq!(r.status, 200, "{}", r.text);
+        r.json
+    };
+    let ann = get("ann@x.example");
+    assert_eq!(ann["id"], ann_id);
+    assert_eq!(
+        [
+            &ann["properties"]["firstname"],
+            &ann["properties"]["lastname"],
+            &ann["properties"]["city"]
+        ],
+        ["Ann", "Lee", "Oslo"]
+    );
+    for (email, first_name, last) in [
+        ("ann@x.example", "Ann", "Lee"),
+        ("bo@x.example", "Bob", "Berg"),
+        ("cy@x.example", "Cyd", ""),
+        ("di@x.example", "Di", "Q\"uote"),
+    ] {
+        let c = get(email);
+        assert_eq!(c["properties"]["firstname"], first_name, "{c}");
+        if !last.is_empty() {
+            assert_eq!(c["properties"]["lastname"], last, "{c}");
+        }
+        assert_eq!(
+            c["properties"]["hs_updated_by_import_id"], second["id"],
+            "{email} was written by the second import"
+        );
+    }
+    assert_eq!(get("cy@x.example")["properties"]["city"], "Paris");
+}

@@ -13,6 +13,7 @@
 use super::{Name, Properties};
 use crate::crm::ObjectType;
 use crate::import::coerce::e164;
+use crate::import::mapping::ADDITIONAL_EMAILS;
 
 /// The record's properties as stored, given its key.
 pub fn to_stored(ot: ObjectType, p: &Properties, key: Option<&str>) -> String {
@@ -177,36 +178,117 @@ fn from_json(json: &str, names: &[Name]) -> Result<Properties, serde_json::Error
 /// general JSON parser was a fifth of its writing thread; anything else (escapes, spaces, other
 /// values) is None, left to serde_json.
 fn plain_entries(json: &str, names: &[Name]) -> Option<Vec<(Name, String)>> {
-    let b = json.as_bytes();
     let mut out = Vec::with_capacity(16);
     // The document's names are sorted, as `names` are: one walk over both finds each.
     let mut names = names.iter().peekable();
-    let mut name = |key: &str| {
+    for entry in Plain::new(json)? {
+        let (key, value) = entry?;
         while names.next_if(|n| n.as_str() < key).is_some() {}
-        match names.peek() {
+        let name = match names.peek() {
             Some(n) if n.as_str() == key => (*n).clone(),
             _ => Name::from(key),
-        }
-    };
-    let mut i = 1;
-    match (b.first(), b.get(1)) {
-        (Some(b'{'), Some(b'}')) => return (b.len() == 2).then_some(out),
-        (Some(b'{'), _) => {}
-        _ => return None,
+        };
+        out.push((name, value.to_string()));
     }
-    loop {
-        let key = plain_string(json, &mut i)?;
-        if b.get(i) != Some(&b':') {
+    Some(out)
+}
+
+/// Whether merging a draft's `properties` into the record stored as `json` with `key` would
+/// change nothing, each of its values being the one stored; read without building the record's
+/// properties, which a re-import of unchanged rows then never needs (parsing them and merging
+/// were a fifth of its writing thread). False, to be merged the usual way, when the document is
+/// not plain (`plain_entries`), stores the alternate key's property apart from the key, or holds
+/// secondary emails (which planning reads).
+pub fn changes_nothing(
+    ot: ObjectType,
+    json: &str,
+    key: Option<&str>,
+    properties: &Properties,
+) -> bool {
+    let alternate = ot.alternate_key();
+    if let Some(v) = alternate.and_then(|k| properties.get(k)) {
+        if Some(v.as_str()) != key {
+            return false;
+        }
+    }
+    let Some(entries) = Plain::new(json) else {
+        return false;
+    };
+    let mut wanted = properties
+        .iter()
+        .filter(|(k, _)| Some(k.as_str()) != alternate)
+        .peekable();
+    for entry in entries {
+        let Some((k, v)) = entry else {
+            return false;
+        };
+        if k == ADDITIONAL_EMAILS || Some(k) == alternate {
+            return false;
+        }
+        let Some((name, value)) = wanted.peek() else {
+            continue;
+        };
+        match name.as_str().cmp(k) {
+            // Both are sorted: a draft's name before the stored one is a property not stored.
+            std::cmp::Ordering::Less => return false,
+            std::cmp::Ordering::Equal if value.as_str() != v => return false,
+            std::cmp::Ordering::Equal => {
+                wanted.next();
+            }
+            std::cmp::Ordering::Greater => {}
+        }
+    }
+    wanted.peek().is_none()
+}
+
+/// The entries of a plain document (`plain_entries`) in order; an entry is None where the
+/// document turns out not to be plain, and the walk ends there.
+struct Plain<'a> {
+    json: &'a str,
+    /// Where the next entry starts; None once the document ended or turned out not plain.
+    at: Option<usize>,
+}
+
+impl<'a> Plain<'a> {
+    /// None when `json` is not an object.
+    fn new(json: &'a str) -> Option<Plain<'a>> {
+        let b = json.as_bytes();
+        let at = match (b.first(), b.get(1)) {
+            (Some(b'{'), Some(b'}')) if b.len() == 2 => None,
+            (Some(b'{'), Some(b'}')) => return None,
+            (Some(b'{'), _) => Some(1),
+            _ => return None,
+        };
+        Some(Plain { json, at })
+    }
+
+    fn entry(&self, i: &mut usize) -> Option<(&'a str, &'a str)> {
+        let b = self.json.as_bytes();
+        let key = plain_string(self.json, i)?;
+        if b.get(*i) != Some(&b':') {
             return None;
         }
-        i += 1;
-        let value = plain_string(json, &mut i)?;
-        out.push((name(key), value.to_string()));
+        *i += 1;
+        let value = plain_string(self.json, i)?;
+        Some((key, value))
+    }
+}
+
+impl<'a> Iterator for Plain<'a> {
+    type Item = Option<(&'a str, &'a str)>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let mut i = self.at.take()?;
+        let Some(entry) = self.entry(&mut i) else {
+            return Some(None);
+        };
+        let b = self.json.as_bytes();
         match b.get(i) {
-            Some(b',') => i += 1,
-            Some(b'}') if i + 1 == b.len() => return Some(out),
-            _ => return None,
+            Some(b',') => self.at = Some(i + 1),
+            Some(b'}') if i + 1 == b.len() => {}
+            _ => return Some(None),
         }
+        Some(Some(entry))
     }
 }
 

@@ -51,6 +51,7 @@ fn stored(
             json: Some(to_stored(ObjectType::Contact, &p, Some(email))),
             properties: p,
             created_by_import: by,
+            unchanged: false,
         }],
     )])
 }
@@ -130,6 +131,7 @@ fn create_only_refuses_existing_records_but_not_its_own() {
             properties: Properties::new(),
             created_by_import: Some(1),
             json: None,
+            unchanged: false,
         });
     let plan = plan_batch(&mut r, 1, |_| Operation::Create, &mut existing);
     assert_eq!(plan.errors.len(), 1);
@@ -359,4 +361,79 @@ fn a_batch_planned_from_records_read_ahead_is_restored_to_be_planned_again() {
     );
     assert_eq!(w.inserts[0].properties["firstname"], "Nia");
     assert_eq!(again.counters, plan.counters);
+}
+
+mod changes_nothing_agrees_with_merge {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Property names around the ones `changes_nothing` treats apart (the key's, secondary
+    /// emails, the lifecycle stage), values from a small set so that drafts often repeat them.
+    fn props() -> impl Strategy<Value = Vec<(String, String)>> {
+        let names = prop::sample::select(vec![
+            "city",
+            "email",
+            "firstname",
+            "hs_additional_emails",
+            "lifecyclestage",
+            "zip",
+        ]);
+        let values = prop::sample::select(vec!["a@x.example", "b", "lead", "customer", "q\"uote"]);
+        prop::collection::vec((names, values), 0..6).prop_map(|v| {
+            v.into_iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn when_it_says_unchanged_merging_changes_nothing(
+            stored_props in props(),
+            draft_props in props(),
+        ) {
+            let key = "a@x.example";
+            let stored: Properties = stored_props.into_iter().collect();
+            let mut draft = contact(key, &[]);
+            draft.properties = draft_props.into_iter().collect();
+            let json = to_stored(ObjectType::Contact, &stored, Some(key));
+            let mut record = from_stored(ObjectType::Contact, &json, Some(key)).unwrap();
+            let before = record.clone();
+            let unchanged = changes_nothing(ObjectType::Contact, &json, Some(key), &draft.properties);
+            let changed = merge(&mut record, &draft, Some(&key.to_string()));
+            if unchanged {
+                prop_assert!(!changed);
+                prop_assert_eq!(&record, &before);
+            }
+            // Conservative only where it says so: escapes, secondary emails, the key's property
+            // stored apart, and a lifecycle stage merging may refuse.
+            let plain = !json.contains('\\')
+                && !json.contains("hs_additional_emails")
+                && !json.contains("\"email\"")
+                && !draft.properties.contains_key("lifecyclestage");
+            if plain && !changed {
+                prop_assert!(unchanged, "{json} with {:?}", draft.properties);
+            }
+        }
+    }
+
+    #[test]
+    fn a_value_not_stored_or_different_is_a_change() {
+        let key = "a@x.example";
+        let stored: Properties = [("city", "b"), ("zip", "1")]
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let json = to_stored(ObjectType::Contact, &stored, Some(key));
+        let draft = |p: &[(&str, &str)]| contact(key, p).properties;
+        let check = |p: &Properties| changes_nothing(ObjectType::Contact, &json, Some(key), p);
+        assert!(check(&draft(&[("city", "b")])));
+        assert!(check(&draft(&[("city", "b"), ("zip", "1")])));
+        assert!(!check(&draft(&[("city", "c")])));
+        assert!(!check(&draft(&[("firstname", "b")])));
+        assert!(!check(&draft(&[("zzz", "b")])));
+        assert!(!check(
+            &contact("other@x.example", &[("city", "b")]).properties
+        ));
+    }
 }
