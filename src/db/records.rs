@@ -606,10 +606,12 @@ pub fn update(
         // record's entry in the key index.
         let rest =
             "properties = ?, updated_at = ?, updated_by_import = ? WHERE id = ? AND portal_id = ?";
-        let keep = format!("UPDATE {table} SET {rest}");
-        let rekey_sql = ot
+        let keep_sql = format!("UPDATE {table} SET {rest}");
+        let keep = sql::Split::new(&keep_sql);
+        let rekey_text = ot
             .alternate_key()
             .map(|k| format!("UPDATE {table} SET {k} = ?, {rest}"));
+        let rekey_sql = rekey_text.as_deref().map(sql::Split::new);
         for r in rows {
             let mut vals = Vec::with_capacity(6);
             let (rekey, q) = match (&rekey_sql, r.new_key) {
@@ -707,7 +709,7 @@ fn execute_update(
     conn: &mut DbConnection,
     ot: ObjectType,
     rekey: bool,
-    q: &str,
+    q: &sql::Split,
     vals: Vec<Val>,
 ) -> Result<usize, DbError> {
     use ObjectType::{Company, Contact, Deal};
