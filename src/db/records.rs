@@ -606,15 +606,15 @@ pub fn update(
         // record's entry in the key index.
         let rest =
             "properties = ?, updated_at = ?, updated_by_import = ? WHERE id = ? AND portal_id = ?";
-        let keep_sql = format!("UPDATE {table} SET {rest}");
-        let keep = sql::Split::new(&keep_sql);
+        let keep_text = format!("UPDATE {table} SET {rest}");
+        let keep = sql::Split::new(&keep_text);
         let rekey_text = ot
             .alternate_key()
             .map(|k| format!("UPDATE {table} SET {k} = ?, {rest}"));
-        let rekey_sql = rekey_text.as_deref().map(sql::Split::new);
+        let rekeying = rekey_text.as_deref().map(sql::Split::new);
         for r in rows {
             let mut vals = Vec::with_capacity(6);
-            let (rekey, q) = match (&rekey_sql, r.new_key) {
+            let (rekey, q) = match (&rekeying, r.new_key) {
                 (Some(q), Some(k)) => {
                     vals.push(Val::Text(k));
                     (true, q)

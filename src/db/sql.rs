@@ -43,10 +43,10 @@ struct Statement<'a> {
 
 impl<'a> Statement<'a> {
     fn new(sql: &'a str, vals: Vec<Val>, keep: bool) -> Statement<'a> {
-        Statement::split(Cow::Owned(Split::new(sql).0), vals, keep)
+        Statement::from_parts(Cow::Owned(Split::new(sql).0), vals, keep)
     }
 
-    fn split(parts: Cow<'a, [&'a str]>, vals: Vec<Val>, keep: bool) -> Statement<'a> {
+    fn from_parts(parts: Cow<'a, [&'a str]>, vals: Vec<Val>, keep: bool) -> Statement<'a> {
         debug_assert_eq!(parts.len(), vals.len() + 1, "one value per placeholder");
         Statement { parts, vals, keep }
     }
@@ -179,7 +179,7 @@ pub fn execute_shaped<S: 'static>(
     vals: Vec<Val>,
 ) -> Result<usize, DbError> {
     let q = Shaped::<S>(
-        Statement::split(Cow::Borrowed(&sql.0), vals, true),
+        Statement::from_parts(Cow::Borrowed(&sql.0), vals, true),
         std::marker::PhantomData,
     );
     Ok(match conn {
