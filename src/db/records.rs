@@ -61,18 +61,38 @@ pub struct NewRecord {
     pub properties: String,
 }
 
-/// A full replacement of an existing record's properties (merged by the engine beforehand).
+/// An existing record an import updates: it is marked as updated by the import, and its
+/// properties (merged by the engine beforehand) and key replaced where they changed.
 #[derive(Debug, Clone)]
 pub struct RecordUpdate {
     pub id: i64,
-    /// None leaves the stored key.
-    pub new_key: Option<String>,
-    pub properties: String,
+    pub change: Change,
     /// Where the version this batch read is stored (`ImportTarget::at`); PostgreSQL updates the
     /// record there (None on SQLite, which updates by id).
     pub at: Option<String>,
     /// The version this batch read (`ImportTarget::version`).
     pub version: i64,
+}
+
+/// What an update replaces besides the import's marks (`updated_at`, `updated_by_import`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Change {
+    /// Nothing: every value the import's rows set is the stored one.
+    Nothing,
+    /// The properties document.
+    Properties(String),
+    /// The alternate key, and the properties document with it.
+    KeyAndProperties { key: String, properties: String },
+}
+
+impl Change {
+    fn into_parts(self) -> (Option<String>, Option<String>) {
+        match self {
+            Change::Nothing => (None, None),
+            Change::Properties(p) => (None, Some(p)),
+            Change::KeyAndProperties { key, properties } => (Some(key), Some(properties)),
+        }
+    }
 }
 
 /// The columns a `StoredRecord` reads.
@@ -597,41 +617,54 @@ pub fn update(
     import_id: i64,
     rows: Vec<RecordUpdate>,
 ) -> Result<(), DbError> {
-    let stamp = stamp(conn, now());
+    let t = now();
+    let stamp = stamp(conn, t);
     let n = rows.len();
     let mut done = 0;
     if let DbConnection::Sqlite(_) = conn {
         let table = ot.table();
         // The key only where it changed: setting it, even to the same value, rewrites the
-        // record's entry in the key index.
-        let rest =
-            "properties = ?, updated_at = ?, updated_by_import = ? WHERE id = ? AND portal_id = ?";
-        let keep_text = format!("UPDATE {table} SET {rest}");
+        // record's entry in the key index. Likewise the properties.
+        let rest = "updated_at = ?, updated_by_import = ? WHERE id = ? AND portal_id = ?";
+        let stamp_text = format!("UPDATE {table} SET {rest}");
+        let stamping = sql::Split::new(&stamp_text);
+        let keep_text = format!("UPDATE {table} SET properties = ?, {rest}");
         let keep = sql::Split::new(&keep_text);
         let rekey_text = ot
             .alternate_key()
-            .map(|k| format!("UPDATE {table} SET {k} = ?, {rest}"));
+            .map(|k| format!("UPDATE {table} SET {k} = ?, properties = ?, {rest}"));
         let rekeying = rekey_text.as_deref().map(sql::Split::new);
         for r in rows {
             let mut vals = Vec::with_capacity(6);
-            let (rekey, q) = match (&rekeying, r.new_key) {
-                (Some(q), Some(k)) => {
-                    vals.push(Val::Text(k));
-                    (true, q)
+            let (shape, q) = match r.change {
+                Change::KeyAndProperties { key, properties } if rekeying.is_some() => {
+                    vals.extend([Val::Text(key), Val::Text(properties)]);
+                    (Shape::Rekey, rekeying.as_ref().expect("checked"))
                 }
-                _ => (false, &keep),
+                Change::KeyAndProperties { properties, .. } | Change::Properties(properties) => {
+                    vals.push(Val::Text(properties));
+                    (Shape::Keep, &keep)
+                }
+                Change::Nothing => (Shape::Stamp, &stamping),
             };
             vals.extend([
-                Val::Text(r.properties),
                 stamp.clone(),
                 Val::I64(import_id),
                 Val::I64(r.id),
                 Val::I64(portal.0),
             ]);
-            done += execute_update(conn, ot, rekey, q, vals)?;
+            done += execute_update(conn, ot, shape, q, vals)?;
         }
     } else {
-        let mut rows = rows.into_iter().peekable();
+        // Records whose properties stay need only their two stamps: one statement finds them
+        // all by place, where a row of values each cost the server a scan of its own.
+        let (stamped, full): (Vec<_>, Vec<_>) = rows
+            .into_iter()
+            .partition(|r| r.change == Change::Nothing && r.at.is_some());
+        if !stamped.is_empty() {
+            done += stamp_unchanged(conn, portal, ot, import_id, t, &stamped)?;
+        }
+        let mut rows = full.into_iter().peekable();
         while rows.peek().is_some() {
             let chunk: Vec<RecordUpdate> = rows.by_ref().take(UPDATE_CHUNK).collect();
             done += update_chunk(conn, portal, ot, import_id, &stamp, chunk)?;
@@ -677,7 +710,8 @@ fn update_chunk(
     let per_row = format!("({})", vec!["?"; cols.len()].join(","));
     let q = format!(
         "WITH v({}) AS (VALUES {}) \
-         UPDATE {table} SET {set_key}properties = v.properties, updated_at = ?, \
+         UPDATE {table} SET {set_key}properties = COALESCE(v.properties, {table}.properties), \
+         updated_at = ?, \
          updated_by_import = ? FROM v WHERE {find}",
         cols.join(", "),
         vec![per_row.as_str(); rows.len()].join(",")
@@ -688,10 +722,11 @@ fn update_chunk(
         vals.push(Val::I64(r.id));
         vals.push(Val::OptText(r.at));
         vals.push(Val::I64(r.version));
+        let (key, properties) = r.change.into_parts();
         if keyed.is_some() {
-            vals.push(Val::OptText(r.new_key));
+            vals.push(Val::OptText(key));
         }
-        vals.push(Val::Text(r.properties));
+        vals.push(Val::OptText(properties));
     }
     vals.extend([stamp.clone(), Val::I64(import_id), Val::I64(portal.0)]);
     if full {
@@ -701,26 +736,78 @@ fn update_chunk(
     }
 }
 
-/// One SQLite per-record `UPDATE` text: its object type and whether it sets the key.
-struct UpdateShape<const OBJECT: u8, const REKEY: bool>;
+/// What a SQLite per-record `UPDATE` sets besides the import's marks.
+#[derive(Clone, Copy)]
+enum Shape {
+    Stamp,
+    Keep,
+    Rekey,
+}
+
+/// One SQLite per-record `UPDATE` text: its object type and `Shape`.
+struct UpdateShape<const OBJECT: u8, const SHAPE: u8>;
 
 /// Runs a per-record `UPDATE` kept prepared under its `UpdateShape`.
 fn execute_update(
     conn: &mut DbConnection,
     ot: ObjectType,
-    rekey: bool,
+    shape: Shape,
     q: &sql::Split,
     vals: Vec<Val>,
 ) -> Result<usize, DbError> {
     use ObjectType::{Company, Contact, Deal};
-    match (ot, rekey) {
-        (Contact, false) => sql::execute_shaped::<UpdateShape<0, false>>(conn, q, vals),
-        (Contact, true) => sql::execute_shaped::<UpdateShape<0, true>>(conn, q, vals),
-        (Company, false) => sql::execute_shaped::<UpdateShape<1, false>>(conn, q, vals),
-        (Company, true) => sql::execute_shaped::<UpdateShape<1, true>>(conn, q, vals),
-        (Deal, false) => sql::execute_shaped::<UpdateShape<2, false>>(conn, q, vals),
-        (Deal, true) => sql::execute_shaped::<UpdateShape<2, true>>(conn, q, vals),
+    use Shape::{Keep, Rekey, Stamp};
+    macro_rules! run {
+        ($o:literal, $s:literal) => {
+            sql::execute_shaped::<UpdateShape<$o, $s>>(conn, q, vals)
+        };
     }
+    match (ot, shape) {
+        (Contact, Stamp) => run!(0, 0),
+        (Contact, Keep) => run!(0, 1),
+        (Contact, Rekey) => run!(0, 2),
+        (Company, Stamp) => run!(1, 0),
+        (Company, Keep) => run!(1, 1),
+        (Company, Rekey) => run!(1, 2),
+        (Deal, Stamp) => run!(2, 0),
+        (Deal, Keep) => run!(2, 1),
+        (Deal, Rekey) => run!(2, 2),
+    }
+}
+
+/// PostgreSQL: marks `rows`, whose properties and keys stay as they are, as updated by the
+/// import, each where it is stored (`at`) if it still is a version read (`version`). Every
+/// version read is of a transaction committed before the read, and a record stored since at a
+/// place read holds a version of a later one, so comparing a place with the versions read as a
+/// set is as strict as comparing it with its own. Returns the number of records it marked.
+fn stamp_unchanged(
+    conn: &mut DbConnection,
+    portal: PortalId,
+    ot: ObjectType,
+    import_id: i64,
+    t: chrono::NaiveDateTime,
+    rows: &[RecordUpdate],
+) -> Result<usize, DbError> {
+    let DbConnection::Postgres(c) = conn else {
+        return Err(DbError::Corrupt("places are PostgreSQL's".into()));
+    };
+    use diesel::RunQueryDsl;
+    let places: Vec<&str> = rows.iter().filter_map(|r| r.at.as_deref()).collect();
+    let mut versions: Vec<String> = rows.iter().map(|r| r.version.to_string()).collect();
+    versions.sort_unstable();
+    versions.dedup();
+    let q = format!(
+        "UPDATE {} SET updated_at = $1, updated_by_import = $2 \
+         WHERE portal_id = $3 AND ctid = ANY($4::tid[]) AND xmin = ANY($5::xid[])",
+        ot.table()
+    );
+    Ok(diesel::sql_query(q)
+        .bind::<Timestamp, _>(t)
+        .bind::<BigInt, _>(import_id)
+        .bind::<BigInt, _>(portal.0)
+        .bind::<Array<Text>, _>(places)
+        .bind::<Array<Text>, _>(versions)
+        .execute(c)?)
 }
 
 /// Refreshes PostgreSQL's planner statistics of the record tables (SQLite needs none: its

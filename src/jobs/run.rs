@@ -228,18 +228,22 @@ fn process_file(
     std::thread::scope(|s| {
         // Two batches in flight: parsing the next while the current one commits uses both cores.
         let (tx, rx) = sync_channel(2);
-        // Committed batches go back to the parsing thread to be freed there (`batch::Spent`).
+        // Parsed batches go through a thread of their own that reads their records ahead and
+        // plans them, so parsing never waits on the database.
+        let (feed_tx, feed_rx) = sync_channel(1);
+        // Committed batches go back to that thread to be freed there (`batch::Spent`).
         let (spent_tx, spent_rx) = channel();
         let db = ctx.db.clone();
         let batch_rows = ctx.config.batch_rows.max(1);
         let catalogue = ictx.catalogue;
         let batches_new = &batches_new;
         let backend = db.backend();
+        let new_batch_rows = batch::new_batch_rows(backend, batch_rows);
+        let ahead_db = db.clone();
         s.spawn(move || {
-            // Its own connection: the pool's are for the writer and the API.
-            let read_ahead = match batch::reads_ahead(db.backend()) {
+            let read_ahead = match batch::reads_ahead(backend) {
                 false => None,
-                true => match db.own_conn() {
+                true => match batch::read_ahead_conn(&ahead_db) {
                     Ok(c) => Some(c),
                     Err(e) => {
                         tracing::warn!(error = %e, "no connection to read batches ahead with; the writer looks their records up itself");
@@ -247,16 +251,31 @@ fn process_file(
                     }
                 },
             };
-            let out = Handoff {
+            let mut out = Handoff {
                 tx,
                 spent: spent_rx,
                 batches_new,
                 read_ahead,
-                new_batch_rows: batch::new_batch_rows(backend, batch_rows),
                 ictx,
                 backend,
             };
-            produce(db, file, spec, catalogue, skip, batch_rows, out)
+            for fed in feed_rx {
+                let open = match fed {
+                    Fed::Rows(rows, consumed) => out.rows(rows, consumed),
+                    Fed::Item(item) => out.send(item),
+                };
+                if !open {
+                    return;
+                }
+            }
+        });
+        s.spawn(move || {
+            let feed = Feed {
+                tx: feed_tx,
+                batches_new,
+                new_batch_rows,
+            };
+            produce(db, file, spec, catalogue, skip, batch_rows, feed)
         });
         consume(
             ctx,
@@ -273,15 +292,49 @@ fn process_file(
     })
 }
 
-/// The parsing thread's ends of its two channels: batches out, spent batches back.
+/// What the parsing thread hands the thread that reads ahead (`Handoff`).
+enum Fed {
+    /// A batch's rows and how many lines of the file they stand for.
+    Rows(Vec<MappedRow>, i64),
+    Item(Item),
+}
+
+/// The parsing thread's end of the channel to the thread that reads ahead.
+struct Feed<'a> {
+    tx: SyncSender<Fed>,
+    batches_new: &'a AtomicBool,
+    /// Rows per batch while `batches_new` (`batch::new_batch_rows`).
+    new_batch_rows: usize,
+}
+
+impl Feed<'_> {
+    /// False once the writer has hung up.
+    fn rows(&self, rows: Vec<MappedRow>, consumed: i64) -> bool {
+        self.tx.send(Fed::Rows(rows, consumed)).is_ok()
+    }
+
+    /// False once the writer has hung up.
+    fn send(&self, item: Item) -> bool {
+        self.tx.send(Fed::Item(item)).is_ok()
+    }
+
+    /// Rows to gather into the next batch.
+    fn batch_rows(&self, base: usize) -> usize {
+        match self.batches_new.load(Ordering::Relaxed) {
+            true => self.new_batch_rows,
+            false => base,
+        }
+    }
+}
+
+/// The ends of the thread that reads ahead's channels: batches out to the writer, spent
+/// batches back.
 struct Handoff<'a> {
     tx: SyncSender<Item>,
     spent: Receiver<Spent>,
     batches_new: &'a AtomicBool,
     /// Where batches are read ahead (`batch::ReadAhead`), on backends where that pays.
     read_ahead: Option<db::DbConnection>,
-    /// Rows per batch while `batches_new` (`batch::new_batch_rows`).
-    new_batch_rows: usize,
     ictx: &'a ImportCtx<'a>,
     backend: db::Backend,
 }
@@ -316,14 +369,6 @@ impl Handoff<'_> {
         }))
     }
 
-    /// Rows to gather into the next batch.
-    fn batch_rows(&self, base: usize) -> usize {
-        match self.batches_new.load(Ordering::Relaxed) {
-            true => self.new_batch_rows,
-            false => base,
-        }
-    }
-
     /// False once the writer has hung up.
     fn send(&self, item: Item) -> bool {
         while self.spent.try_recv().is_ok() {}
@@ -339,7 +384,7 @@ fn produce(
     catalogue: &Catalogue,
     skip: i64,
     batch_rows: usize,
-    mut out: Handoff<'_>,
+    out: Feed<'_>,
 ) {
     let mut source = match open_source(db, file, spec) {
         Ok(s) => s,

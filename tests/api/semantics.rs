@@ -389,6 +389,35 @@ fn a_batch_planned_from_a_changed_record_is_undone_whole_and_planned_again() {
 }
 
 #[test]
+fn a_row_that_matches_a_version_read_ahead_but_changed_since_still_writes() {
+    // Every batch is zed's row and an unchanged one. Zed's rows alternate between two names,
+    // so each matches the version two batches back, the one the parsing thread may read ahead
+    // while the batch before has not committed. Such a row looks unchanged; marking zed as
+    // updated without checking that it still is that version would keep the other name.
+    let s = TestServer::start_with(|c| c.batch_rows = 2);
+    let t = s.token(1, &[]);
+    let cols = [("Email", "email"), ("First", "firstname")];
+    let import = |csv: &str| outcome(&s.import_contacts(&t, "UPSERT", &cols, csv));
+    let fillers: String = (0..40).map(|i| format!("f{i}@x.example,F{i}\n")).collect();
+    import(&format!("Email,First\nzed@x.example,Z0\n{fillers}"));
+    let mut csv = String::from("Email,First\n");
+    for i in 0..40 {
+        csv.push_str(&format!("zed@x.example,Z{}\n", (i + 1) % 2));
+        csv.push_str(&format!("f{i}@x.example,F{i}\n"));
+    }
+    csv.push_str("zed@x.example,Z1\nf0@x.example,F0\nzed@x.example,Z0\n");
+    assert_eq!(import(&csv), [0, 83, 0]);
+    let zed = contact(&s, &t, "zed@x.example");
+    assert_eq!(zed["properties"]["firstname"], "Z0", "{zed}");
+    let f = contact(&s, &t, "f39@x.example");
+    assert_eq!(f["properties"]["firstname"], "F39", "{f}");
+    assert_eq!(
+        zed["properties"]["hs_updated_by_import_id"],
+        f["properties"]["hs_updated_by_import_id"]
+    );
+}
+
+#[test]
 fn lifecycle_stage_only_moves_forward_and_phones_get_e164() {
     let s = TestServer::start();
     let t = s.token(1, &[]);
