@@ -38,7 +38,7 @@ pub struct Existing {
 pub struct Insert {
     pub key: Option<String>,
     pub properties: Properties,
-    /// The record's stored JSON when the parsing thread could already write it (see
+    /// The record's stored JSON when the thread ahead of the writer could already write it (see
     /// `prepare_creation`). None once a later row changed the record.
     pub json: Option<String>,
     /// The draft it comes from: row index in the batch, draft index in the row (`restore`).
@@ -177,7 +177,7 @@ fn complete_for_create(ot: ObjectType, p: &mut Properties) -> Result<(), String>
     }
 }
 
-/// Writes, on the parsing thread, the JSON each contact or company draft would create its record
+/// Writes, ahead of the writer, the JSON each contact or company draft would create its record
 /// with, so the writing thread (the busier one) need not when the draft does create one
 /// unchanged; not for drafts known to match a `stored` record.
 pub fn prepare_creation(row: &mut MappedRow, stored: impl Fn(&RecordDraft) -> bool) {
@@ -195,7 +195,7 @@ pub fn prepare_creation(row: &mut MappedRow, stored: impl Fn(&RecordDraft) -> bo
 }
 
 /// Whether `restore` can give the batch back its drafts after `plan_batch` planned it: when every
-/// draft either creates its record unchanged from the JSON the parsing thread wrote
+/// draft either creates its record unchanged from the JSON written ahead of the writer
 /// (`prepare_creation`) or matches a `stored` record (an update only reads its draft), and no key
 /// repeats.
 pub fn restorable(rows: &[MappedRow], stored: impl Fn(&RecordDraft) -> bool) -> bool {

@@ -24,8 +24,8 @@ use foldhash::HashSet;
 use std::collections::BTreeMap;
 
 /// What a committed batch leaves behind (its rows, plan, loaded records), handed back to the
-/// parsing thread to be freed there: dropping maps and strings is work, and the writing thread
-/// is the busier one.
+/// thread that reads ahead (`run::Handoff`) to be freed there: dropping maps and strings is
+/// work, and the writing thread is the busier one.
 pub(super) type Spent = Box<dyn Send>;
 
 /// One batch's writes inside the caller's transaction (`run::consume` groups several): cancel
@@ -149,7 +149,7 @@ pub(super) fn write(
     Ok(Ok((next, Box::new((plan, existing)) as Spent)))
 }
 
-/// A batch the parsing thread planned while batches only create records (`run`'s
+/// A batch planned ahead of the writer while batches only create records (`run`'s
 /// `batches_new`), its new records already built for COPY on PostgreSQL. Planning and building
 /// them were a third of a fresh import's writing thread, which the database waits on. The writer
 /// writes it as planned if it still assumes the batch new (`write`); otherwise it gives the
@@ -198,8 +198,8 @@ pub(super) fn plan_ahead(
 /// Whether batches should come with their stored records read ahead (`ReadAhead`): on
 /// PostgreSQL, where the lookup is a round of index probes in the server. On SQLite, where the
 /// writer looks keys up in-process through its large page cache, reading ahead on another
-/// connection made the parsing thread the slower one and the re-import no faster (4.61-4.71 s
-/// against 4.32-4.42 s).
+/// connection (on the parsing thread, then) made the re-import no faster (4.61-4.71 s against
+/// 4.32-4.42 s).
 pub(super) fn reads_ahead(backend: db::Backend) -> bool {
     backend == db::Backend::Postgres
 }
@@ -228,8 +228,8 @@ pub(super) fn new_batch_rows(backend: db::Backend, batch_rows: usize) -> usize {
     }
 }
 
-/// The stored records a batch's keys matched, read by the parsing thread on its own connection
-/// while the writer commits earlier batches, with their versions and places. The writer plans
+/// The stored records a batch's keys matched, read ahead of the writer on a connection of
+/// their own while the writer commits earlier batches, with their versions and places. The writer plans
 /// the batch from them without reading them again, and updates each only if it is still the
 /// version read (`db::records::update`); keys that matched nothing are looked up again, as they
 /// may have been created since. Reading and parsing the records was a fifth to a half of a

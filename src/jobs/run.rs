@@ -35,7 +35,7 @@ impl From<diesel::result::Error> for RunError {
     }
 }
 
-/// What the parsing thread hands the writer.
+/// What the thread that reads ahead hands the writer.
 enum Item {
     Rows(Batch),
     /// The file cannot be mapped at all (e.g. a mapped column is missing).
