@@ -232,9 +232,9 @@ pub(super) fn new_batch_rows(backend: db::Backend, batch_rows: usize) -> usize {
 /// their own while the writer commits earlier batches, with their versions and places. The
 /// writer plans the batch from them without reading them again, and updates each only if it is
 /// still the version read (`db::records::update`); keys that matched nothing are looked up
-/// again, as they may have been created since. Reading and parsing the records was a fifth to a half of a
-/// re-import's writing thread, and locking them again by their place a third of the server's
-/// work of updating them.
+/// again, as they may have been created since. Reading and parsing the records was a fifth to
+/// a half of a re-import's writing thread, and locking them again by their place a third of the
+/// server's work of updating them.
 pub(super) struct ReadAhead(BTreeMap<ObjectType, Vec<Peek>>);
 
 /// A record read ahead: as the engine sees it, and where and which version it was.
