@@ -255,6 +255,19 @@ impl Db {
             .map_err(|e| DbError::Unavailable(e.to_string()))
     }
 
+    /// `own_conn` for the same lookups over and over with different keys
+    /// (`jobs::batch::ReadAhead`): PostgreSQL plans them once for any keys. Planned for each lookup's keys, it estimated how
+    /// many records each of a batch's thousands of keys would match, a tenth of that server
+    /// process's time.
+    pub fn own_lookup_conn(&self) -> Result<DbConnection, DbError> {
+        let mut c = self.own_conn()?;
+        if let DbConnection::Postgres(pg) = &mut c {
+            use diesel::connection::SimpleConnection;
+            pg.batch_execute("SET plan_cache_mode = force_generic_plan")?;
+        }
+        Ok(c)
+    }
+
     /// Whether a working connection can be had (within the pool's timeout).
     pub fn reachable(&self) -> bool {
         self.conn().is_ok()

@@ -204,18 +204,6 @@ pub(super) fn reads_ahead(backend: db::Backend) -> bool {
     backend == db::Backend::Postgres
 }
 
-/// The connection batches are read ahead on, its own (the pool's are for the writer and the
-/// API). Its lookups are planned once for any keys: planned for each batch's, PostgreSQL
-/// estimated how many records each of its thousands of keys would match, a tenth of that
-/// server process's time.
-pub(super) fn read_ahead_conn(db: &db::Db) -> Result<DbConnection, DbError> {
-    let mut c = db.own_conn()?;
-    if let DbConnection::Postgres(pg) = &mut c {
-        pg.batch_execute("SET plan_cache_mode = force_generic_plan")?;
-    }
-    Ok(c)
-}
-
 /// Rows per batch while batches only create records (`run`'s `batches_new`): twice
 /// `batch_rows` on PostgreSQL, where each batch costs the writer a round of statements and a
 /// `COPY` the server waits on (fresh processing 5.82–6.15 s against 6.43–7.02 s, four runs each;

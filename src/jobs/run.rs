@@ -1,5 +1,6 @@
-//! Runs one claimed import: streams each stored file through the engine on one thread while
-//! another commits its batches (`batch.rs`), files that own a common column first.
+//! Runs one claimed import: streams each stored file through the engine on one thread, reads
+//! each batch's stored records ahead and prepares it on a second, and commits the batches on a
+//! third (`batch.rs`), files that own a common column first.
 
 use super::batch::{self, Spent};
 use super::queue::{self, Job};
@@ -226,7 +227,7 @@ fn process_file(
     let mut writer = ctx.db.bulk_writer(!ctx.config.group_commit.is_zero())?;
     let batches_new = AtomicBool::new(false);
     std::thread::scope(|s| {
-        // Two batches in flight: parsing the next while the current one commits uses both cores.
+        // Two batches in flight to the writer: preparing the next while the current one commits.
         let (tx, rx) = sync_channel(2);
         // Parsed batches go through a thread of their own that reads their records ahead and
         // plans them, so parsing never waits on the database.
@@ -241,9 +242,10 @@ fn process_file(
         let new_batch_rows = batch::new_batch_rows(backend, batch_rows);
         let ahead_db = db.clone();
         s.spawn(move || {
+            // Its own connection: the pool's are for the writer and the API.
             let read_ahead = match batch::reads_ahead(backend) {
                 false => None,
-                true => match batch::read_ahead_conn(&ahead_db) {
+                true => match ahead_db.own_lookup_conn() {
                     Ok(c) => Some(c),
                     Err(e) => {
                         tracing::warn!(error = %e, "no connection to read batches ahead with; the writer looks their records up itself");
