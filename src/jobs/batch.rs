@@ -163,10 +163,12 @@ pub(super) struct PlannedAhead {
 type Copies = BTreeMap<ObjectType, db::records::CopyRows>;
 
 /// Plans a plain, restorable batch as if none of its keys were stored; None for other batches.
+/// `numbering` is the connection batches are read ahead on, if any (`db::records::copy_rows`).
 pub(super) fn plan_ahead(
     ictx: &ImportCtx,
     backend: db::Backend,
     rows: &mut [MappedRow],
+    mut numbering: Option<&mut DbConnection>,
 ) -> Option<PlannedAhead> {
     if !(plain(ictx, rows) && restorable(rows, |_| false)) {
         return None;
@@ -187,7 +189,14 @@ pub(super) fn plan_ahead(
                     .map(|i| (i.key.as_deref(), i.json.as_deref().unwrap_or_default()));
                 copies.insert(
                     *ot,
-                    db::records::copy_rows(ictx.portal, *ot, ictx.import_id, records, t),
+                    db::records::copy_rows(
+                        ictx.portal,
+                        *ot,
+                        ictx.import_id,
+                        records,
+                        t,
+                        numbering.as_deref_mut(),
+                    ),
                 );
             }
         }

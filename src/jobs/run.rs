@@ -360,7 +360,7 @@ impl Handoff<'_> {
         }
         drop(matched);
         let planned = match batches_new {
-            true => batch::plan_ahead(self.ictx, self.backend, &mut rows),
+            true => batch::plan_ahead(self.ictx, self.backend, &mut rows, self.read_ahead.as_mut()),
             false => None,
         };
         self.send(Item::Rows(Batch {
