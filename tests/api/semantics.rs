@@ -258,6 +258,37 @@ fn the_same_key_twice_in_one_file_is_one_record() {
 }
 
 #[test]
+fn records_created_over_many_batches_each_have_their_own_id() {
+    // Two rows per batch: on PostgreSQL the batches after the first are planned ahead and their
+    // ids drawn on the read-ahead connection before the writer inserts them.
+    let s = TestServer::start_with(|c| c.batch_rows = 2);
+    let t = s.token(1, &[]);
+    let cols = [("Email", "email"), ("First", "firstname")];
+    let csv: String = std::iter::once("Email,First\n".to_string())
+        .chain((0..30).map(|i| format!("n{i}@x.example,N{i}\n")))
+        .collect();
+    let done = s.import_contacts(&t, "UPSERT", &cols, &csv);
+    assert_eq!(counter(&done, "CREATED_OBJECTS"), 30);
+    let listed = s.all_records(&t, "contacts", "email,firstname");
+    let mut ids: Vec<&str> = listed.iter().map(|r| r["id"].as_str().unwrap()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), 30, "{listed:?}");
+    for r in &listed {
+        let id = r["id"].as_str().unwrap();
+        let got = s.get(
+            &t,
+            &format!("/crm/v3/objects/contacts/{id}?properties=email,firstname"),
+        );
+        assert_eq!(got.status, 200, "{}", got.text);
+        assert_eq!(got.json["properties"]["email"], r["properties"]["email"]);
+        let email = got.json["properties"]["email"].as_str().unwrap();
+        let n = &email[1..email.find('@').unwrap()];
+        assert_eq!(got.json["properties"]["firstname"], format!("N{n}"));
+    }
+}
+
+#[test]
 fn a_stored_key_after_batches_of_new_ones_updates_its_record() {
     // Two rows per batch. Once a batch matched no stored record, later batches of new keys are
     // inserted without a lookup; the parser runs a few batches ahead, so the stored key comes
