@@ -256,9 +256,9 @@ impl Db {
     }
 
     /// `own_conn` for the same lookups over and over with different keys
-    /// (`jobs::batch::ReadAhead`): PostgreSQL plans them once for any keys. Planned for each lookup's keys, it estimated how
-    /// many records each of a batch's thousands of keys would match, a tenth of that server
-    /// process's time.
+    /// (`jobs::batch::ReadAhead`): PostgreSQL plans them once for any keys. Planned for each
+    /// lookup's keys, it estimated how many records each of a batch's thousands of keys would
+    /// match, a tenth of that server process's time.
     pub fn own_lookup_conn(&self) -> Result<DbConnection, DbError> {
         let mut c = self.own_conn()?;
         if let DbConnection::Postgres(pg) = &mut c {

@@ -178,7 +178,7 @@ pub(super) fn plan_ahead(
     if backend == db::Backend::Postgres {
         let t = now();
         for (ot, w) in &plan.writes {
-            // Only where the writer lets the database draw the ids (`write_plan`).
+            // Only where the writer needs no ids back (`write_plan`); `copy_rows` draws them.
             let built = !w.inserts.is_empty()
                 && ictx.catalogue.unique_properties(*ot).is_empty()
                 && w.inserts.iter().all(|i| i.json.is_some());
