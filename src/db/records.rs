@@ -318,9 +318,10 @@ const UPDATE_CHUNK: usize = 1000;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Ids {
     Wanted,
-    /// The database draws them as it stores the rows, and nothing reads them back: on
-    /// PostgreSQL, drawing them first and reading them was a round trip per batch and a fifth
-    /// of a fresh import's writing thread.
+    /// The writer reads none back: the column default draws them as the rows are stored, or
+    /// the thread that reads ahead drew them (`copy_rows`). On PostgreSQL, the writer drawing
+    /// them first and reading them was a round trip per batch and a fifth of a fresh import's
+    /// writing thread.
     NotWanted,
 }
 

@@ -310,12 +310,12 @@ struct Feed<'a> {
 }
 
 impl Feed<'_> {
-    /// False once the writer has hung up.
+    /// False once the thread that reads ahead has stopped (the writer hung up).
     fn rows(&self, rows: Vec<MappedRow>, consumed: i64) -> bool {
         self.tx.send(Fed::Rows(rows, consumed)).is_ok()
     }
 
-    /// False once the writer has hung up.
+    /// False once the thread that reads ahead has stopped (the writer hung up).
     fn send(&self, item: Item) -> bool {
         self.tx.send(Fed::Item(item)).is_ok()
     }
