@@ -61,6 +61,7 @@ diesel::table! {
         size_bytes -> BigInt,
         chunk_count -> Integer,
         created_at -> Timestamp,
+        chunk_encoding -> Nullable<Text>,
     }
 }
 

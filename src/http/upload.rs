@@ -1,6 +1,6 @@
 //! Receives `POST /crm/v3/imports` bodies: parts in any order, each `files` part streamed into
-//! the database in 1 MiB chunks as it arrives (never the whole file in memory). On any failure
-//! the chunks already stored are removed again.
+//! the database in 1 MiB chunks, compressed, as it arrives (never the whole file in memory). On
+//! any failure the chunks already stored are removed again.
 
 use super::{blocking, AppState};
 use crate::app::imports::UploadedFile;
@@ -98,33 +98,139 @@ fn row_feed(out: &Received) -> Option<SyncSender<Vec<u8>>> {
     out.files.last()?.rows.as_ref()?.feed()
 }
 
-/// Stores one chunk of a file, then hands it to the file's row count, if any.
-async fn store_chunk(
+/// Stores one chunk of a file, compressed, then hands it as received to the file's row count,
+/// if any. The store starts at once, on the blocking pool (`InFlight`).
+fn store_chunk(
     state: &web::Data<AppState>,
     id: i64,
     seq: i32,
-    chunk: Vec<u8>,
+    (stored, chunk): (db::files::StoredChunk, Vec<u8>),
     rows: Option<SyncSender<Vec<u8>>>,
-) -> Result<(), ApiError> {
-    blocking(state, move |d| {
-        d.write(|c| {
+) -> impl std::future::Future<Output = Result<(), ApiError>> {
+    let db = state.db.clone();
+    let written = web::block(move || {
+        db.write(|c| {
             db::relax_commit_durability(c)?;
-            db::files::append_chunk(c, id, seq, &chunk)
+            db::files::append_chunk(c, id, seq, &stored)
         })?;
         if let Some(r) = rows {
             // A count that has stopped (past the cap) takes no more.
             let _ = r.send(chunk);
         }
-        Ok(())
-    })
-    .await
+        Ok::<_, ApiError>(())
+    });
+    async move {
+        written
+            .await
+            .map_err(|e| ApiError::Internal(e.to_string()))?
+    }
 }
 
+/// Chunks on their way into the database: up to `COMPRESSING` being compressed at once (on
+/// the blocking pool, not the thread that serves requests), and one being written. Compressing
+/// a 114 MiB upload took 0.4 s of one core, waiting for its writes 0.2–0.3 s, receiving it
+/// 0.1 s: one at a time they added up. Writes go one at a time, in order, which keeps the chunks (and the row
+/// count's feed) in order and memory to a few chunks.
+#[derive(Default)]
+struct InFlight {
+    compressing: std::collections::VecDeque<Compressing>,
+    writing: Option<Pending<()>>,
+}
+
+type Pending<T> = std::pin::Pin<Box<dyn std::future::Future<Output = Result<T, ApiError>>>>;
+
+/// A chunk being compressed, and where it goes next.
+struct Compressing {
+    id: i64,
+    seq: i32,
+    rows: Option<SyncSender<Vec<u8>>>,
+    chunk: Pending<(db::files::StoredChunk, Vec<u8>)>,
+}
+
+/// Chunks compressed at once: the machine's two cores.
+const COMPRESSING: usize = 2;
+
+impl InFlight {
+    /// Starts compressing `chunk`; once more are compressing than cores take, writes the oldest.
+    async fn store(
+        &mut self,
+        state: &web::Data<AppState>,
+        id: i64,
+        seq: i32,
+        chunk: Vec<u8>,
+        rows: Option<SyncSender<Vec<u8>>>,
+    ) -> Result<(), ApiError> {
+        let compressed = web::block(move || (db::files::StoredChunk::new(&chunk), chunk));
+        self.compressing.push_back(Compressing {
+            id,
+            seq,
+            rows,
+            chunk: Box::pin(async move {
+                compressed
+                    .await
+                    .map_err(|e| ApiError::Internal(e.to_string()))
+            }),
+        });
+        while self.compressing.len() > COMPRESSING {
+            self.write_oldest(state).await?;
+        }
+        Ok(())
+    }
+
+    /// Waits for the oldest chunk's compression and the write before it, then starts its write.
+    async fn write_oldest(&mut self, state: &web::Data<AppState>) -> Result<(), ApiError> {
+        let Some(next) = self.compressing.pop_front() else {
+            return Ok(());
+        };
+        // The write first: if either fails, no write is left running.
+        if let Some(write) = self.writing.take() {
+            write.await?;
+        }
+        let compressed = next.chunk.await?;
+        let write = store_chunk(state, next.id, next.seq, compressed, next.rows);
+        self.writing = Some(Box::pin(write));
+        Ok(())
+    }
+
+    /// Writes every chunk received and waits until they are stored.
+    async fn settle(&mut self, state: &web::Data<AppState>) -> Result<(), ApiError> {
+        while !self.compressing.is_empty() {
+            self.write_oldest(state).await?;
+        }
+        self.abandon().await
+    }
+
+    /// Drops the chunks not yet written and waits for the one being written, so that nothing
+    /// is written after the upload is given up (and its chunks removed).
+    async fn abandon(&mut self) -> Result<(), ApiError> {
+        self.compressing.clear();
+        match self.writing.take() {
+            Some(write) => write.await,
+            None => Ok(()),
+        }
+    }
+}
+
+/// Receives every part; a chunk still being stored when it fails is waited for, so that
+/// `receive` removes it with the rest.
 async fn receive_parts(
     state: &web::Data<AppState>,
     portal: PortalId,
     body: &mut Multipart,
     out: &mut Received,
+) -> Result<(), ApiError> {
+    let mut in_flight = InFlight::default();
+    let received = receive_fields(state, portal, body, out, &mut in_flight).await;
+    let stored = in_flight.abandon().await;
+    received.and(stored)
+}
+
+async fn receive_fields(
+    state: &web::Data<AppState>,
+    portal: PortalId,
+    body: &mut Multipart,
+    out: &mut Received,
+    in_flight: &mut InFlight,
 ) -> Result<(), ApiError> {
     let mut parts = 0;
     let mut request: Option<ImportRequest> = None;
@@ -215,14 +321,15 @@ async fn receive_parts(
                     while buf.len() >= CHUNK_BYTES {
                         let rest = buf.split_off(CHUNK_BYTES);
                         let full = std::mem::replace(&mut buf, rest);
-                        store_chunk(state, id, seq, full, row_feed(out)).await?;
+                        in_flight.store(state, id, seq, full, row_feed(out)).await?;
                         seq += 1;
                     }
                 }
                 if !buf.is_empty() {
-                    store_chunk(state, id, seq, buf, row_feed(out)).await?;
+                    in_flight.store(state, id, seq, buf, row_feed(out)).await?;
                     seq += 1;
                 }
+                in_flight.settle(state).await?;
                 if let Some(rows) = out.files.last_mut().and_then(|f| f.rows.as_mut()) {
                     rows.close();
                 }

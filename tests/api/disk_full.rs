@@ -8,12 +8,23 @@ use crate::support::*;
 
 const TABLES: [&str; 4] = ["imports", "import_files", "file_chunks", "jobs"];
 
-/// A CSV of about `mib` MiB: few rows (a quick import), each with a long name.
+/// A CSV of about `mib` MiB: few rows (a quick import), each with a long name of random letters,
+/// so that it takes about as much space stored (compressed) as received.
 fn big_csv(mib: usize) -> Vec<u8> {
+    const LETTERS: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
     let mut csv = String::from("Email,First\n");
-    let padding = "x".repeat(2000);
+    let mut state = 0x9e37_79b9_7f4a_7c15u64;
     let mut i = 0;
     while csv.len() < mib << 20 {
+        let padding: String = (0..2000)
+            .map(|_| {
+                // xorshift64: reproducible, and nothing for LZ4 to find.
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                LETTERS[(state % LETTERS.len() as u64) as usize] as char
+            })
+            .collect();
         csv.push_str(&format!("person{i}@full.example,{padding}{i}\n"));
         i += 1;
     }

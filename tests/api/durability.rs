@@ -28,6 +28,89 @@ fn ready_answers_when_the_database_does() {
     );
 }
 
+/// Sets the stored chunks of the only file to `chunks`, in that encoding (None: as received).
+fn replace_chunks(s: &TestServer, encoding: Option<&str>, chunks: &[&[u8]]) {
+    use hubport::db::sql::{execute, Val};
+    let db = hubport::open_database(&s.config).unwrap();
+    let mut c = db.conn().unwrap();
+    let file = sql_count(&s.db.url, "SELECT MAX(id) AS n FROM import_files");
+    execute(&mut c, "DELETE FROM file_chunks", vec![]).unwrap();
+    for (seq, data) in chunks.iter().enumerate() {
+        let vals = vec![
+            Val::I64(file),
+            Val::I32(seq as i32),
+            Val::Bytes(data.to_vec()),
+        ];
+        let q = "INSERT INTO file_chunks (file_id, seq, data) VALUES (?, ?, ?)";
+        execute(&mut c, q, vals).unwrap();
+    }
+    let vals = vec![
+        Val::OptText(encoding.map(str::to_string)),
+        Val::I32(chunks.len() as i32),
+        Val::I64(file),
+    ];
+    let q = "UPDATE import_files SET chunk_encoding = ?, chunk_count = ? WHERE id = ?";
+    execute(&mut c, q, vals).unwrap();
+}
+
+#[test]
+fn uploads_are_stored_compressed_and_older_uncompressed_ones_still_import() {
+    let csv = format!(
+        "Email,First Name\n{}",
+        (0..2000)
+            .map(|i| format!("person{i}@example.com,Person\n"))
+            .collect::<String>()
+    );
+    let request = |name: &str| {
+        serde_json::json!({"name": name, "importOperations": {"0-1": "UPSERT"}, "files": [{"fileName": "people.csv", "fileImportPage": {
+            "hasHeader": true, "columnMappings": [
+                {"columnObjectTypeId": "0-1", "columnName": "Email", "propertyName": "email"},
+                {"columnObjectTypeId": "0-1", "columnName": "First Name", "propertyName": "firstname"}]}}]})
+        .to_string()
+    };
+    let s = TestServer::start_with(|c| c.run_worker = false);
+    let t = s.token(1, &[]);
+    let id = s.post_import(&t, &request("now"), &[("people.csv", csv.as_bytes())]);
+    let stored = sql_count(&s.db.url, "SELECT SUM(LENGTH(data)) AS n FROM file_chunks");
+    assert!(
+        stored * 4 < csv.len() as i64,
+        "{stored} bytes stored of {}",
+        csv.len()
+    );
+    let encoded = "SELECT COUNT(*) AS n FROM import_files WHERE chunk_encoding = 'lz4'";
+    assert_eq!(sql_count(&s.db.url, encoded), 1);
+    let db = s.stop();
+    let s = TestServer::start_on(db, |_| {});
+    assert_eq!(s.wait_finished(&t, &id)["state"], "DONE");
+    assert_eq!(s.all_records(&t, "contacts", "email").len(), 2000);
+    // A file an earlier hubport stored, in two chunks as received, imports the same.
+    let db = s.stop();
+    let s = TestServer::start_on(db, |c| c.run_worker = false);
+    let id = s.post_import(&t, &request("before"), &[("people.csv", csv.as_bytes())]);
+    let (head, tail) = csv.as_bytes().split_at(1000);
+    replace_chunks(&s, None, &[head, tail]);
+    let db = s.stop();
+    let s = TestServer::start_on(db, |_| {});
+    let done = s.wait_finished(&t, &id);
+    assert_eq!(done["state"], "DONE");
+    assert_eq!(outcome(&done), [0, 2000, 0]);
+}
+
+#[test]
+fn a_damaged_stored_chunk_fails_the_import_with_its_reason() {
+    let s = TestServer::start_with(|c| c.run_worker = false);
+    let t = s.token(1, &[]);
+    let id = s.post_import(&t, GUIDE_REQUEST, &[("Nov-event-leads.csv", GUIDE_CSV)]);
+    replace_chunks(&s, Some("lz4"), &[&[0x10, 0, 0, 0, 0xff, 0xff]]);
+    let db = s.stop();
+    let s = TestServer::start_on(db, |c| c.lease = Duration::from_secs(1));
+    let done = s.wait_finished(&t, &id);
+    assert_eq!(done["state"], "FAILED");
+    let reason = done["errorMessage"].as_str().unwrap();
+    assert!(reason.contains("damaged LZ4 chunk"), "{reason}");
+    assert!(s.all_records(&t, "contacts", "email").is_empty());
+}
+
 #[test]
 fn a_job_that_keeps_failing_ends_failed_with_its_reason() {
     let s = TestServer::start_with(|c| c.run_worker = false);

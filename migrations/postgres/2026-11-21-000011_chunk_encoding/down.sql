@@ -1,0 +1,2 @@
+ALTER TABLE file_chunks ALTER COLUMN data SET STORAGE EXTENDED;
+ALTER TABLE import_files DROP COLUMN chunk_encoding;
