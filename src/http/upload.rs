@@ -129,8 +129,8 @@ fn store_chunk(
 /// Chunks on their way into the database: up to `COMPRESSING` being compressed at once (on
 /// the blocking pool, not the thread that serves requests), and one being written. Compressing
 /// a 114 MiB upload took 0.4 s of one core, waiting for its writes 0.2–0.3 s, receiving it
-/// 0.1 s: one at a time they added up. Writes go one at a time, in order, which keeps the chunks (and the row
-/// count's feed) in order and memory to a few chunks.
+/// 0.1 s: one at a time they added up. Writes go one at a time, in order, which keeps the
+/// chunks (and the row count's feed) in order and memory to a few chunks.
 #[derive(Default)]
 struct InFlight {
     compressing: std::collections::VecDeque<Compressing>,
