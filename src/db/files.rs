@@ -19,8 +19,8 @@ pub struct FileRow {
     pub size_bytes: i64,
     pub chunk_count: i32,
     pub created_at: chrono::NaiveDateTime,
-    /// How each chunk is stored: `lz4` (`LZ4`), or NULL for the bytes as received (files stored before
-    /// hubport compressed them).
+    /// How each chunk is stored: `lz4` (`LZ4`), or NULL for the bytes as received (files
+    /// stored before hubport compressed them).
     pub chunk_encoding: Option<String>,
 }
 
@@ -28,7 +28,7 @@ pub struct FileRow {
 /// before compression in front (`lz4_flex::block::compress_prepend_size`).
 const LZ4: &str = "lz4";
 
-/// A chunk as it is stored: compressed by hubport, on a thread of its own, where the database
+/// A chunk as it is stored: compressed by hubport before the database sees it, where the database
 /// compressing it (PostgreSQL's LZ4 TOAST) or writing it whole (SQLite) kept a 114 MiB upload
 /// waiting a second on one process. A CSV shrinks to about a third.
 pub struct StoredChunk(Vec<u8>);

@@ -62,10 +62,14 @@ fn uploads_are_stored_compressed_and_older_uncompressed_ones_still_import() {
             .collect::<String>()
     );
     let request = |name: &str| {
-        serde_json::json!({"name": name, "importOperations": {"0-1": "UPSERT"}, "files": [{"fileName": "people.csv", "fileImportPage": {
-            "hasHeader": true, "columnMappings": [
-                {"columnObjectTypeId": "0-1", "columnName": "Email", "propertyName": "email"},
-                {"columnObjectTypeId": "0-1", "columnName": "First Name", "propertyName": "firstname"}]}}]})
+        let column = |column: &str, property: &str| {
+            serde_json::json!({"columnObjectTypeId": "0-1", "columnName": column,
+                "propertyName": property})
+        };
+        let mappings = [column("Email", "email"), column("First Name", "firstname")];
+        serde_json::json!({"name": name, "importOperations": {"0-1": "UPSERT"},
+            "files": [{"fileName": "people.csv",
+                "fileImportPage": {"hasHeader": true, "columnMappings": mappings}}]})
         .to_string()
     };
     let s = TestServer::start_with(|c| c.run_worker = false);
