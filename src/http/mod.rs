@@ -49,10 +49,22 @@ pub async fn blocking<T: Send + 'static>(
     state: &web::Data<AppState>,
     f: impl FnOnce(&Db) -> Result<T, ApiError> + Send + 'static,
 ) -> Result<T, ApiError> {
+    start_blocking(state, f).await
+}
+
+/// `blocking`, started at once rather than when first awaited: the caller goes on (e.g. an
+/// upload receives its next chunk) while it runs.
+pub fn start_blocking<T: Send + 'static>(
+    state: &web::Data<AppState>,
+    f: impl FnOnce(&Db) -> Result<T, ApiError> + Send + 'static,
+) -> impl std::future::Future<Output = Result<T, ApiError>> {
     let db = state.db.clone();
-    web::block(move || f(&db))
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?
+    let running = web::block(move || f(&db));
+    async move {
+        running
+            .await
+            .map_err(|e| ApiError::Internal(e.to_string()))?
+    }
 }
 
 /// `paging.next` for a cursor, its link being this request's URL with `after` replaced.

@@ -2,7 +2,7 @@
 //! the database in 1 MiB chunks, compressed, as it arrives (never the whole file in memory). On
 //! any failure the chunks already stored are removed again.
 
-use super::{blocking, AppState};
+use super::{blocking, start_blocking, AppState};
 use crate::app::imports::UploadedFile;
 use crate::app::row_count::RowCount;
 use crate::crm::PortalId;
@@ -99,7 +99,7 @@ fn row_feed(out: &Received) -> Option<SyncSender<Vec<u8>>> {
 }
 
 /// Stores one chunk of a file, compressed, then hands it as received to the file's row count,
-/// if any. The store starts at once, on the blocking pool (`InFlight`).
+/// if any. The store starts at once (`InFlight`).
 fn store_chunk(
     state: &web::Data<AppState>,
     id: i64,
@@ -107,9 +107,8 @@ fn store_chunk(
     (stored, chunk): (db::files::StoredChunk, Vec<u8>),
     rows: Option<SyncSender<Vec<u8>>>,
 ) -> impl std::future::Future<Output = Result<(), ApiError>> {
-    let db = state.db.clone();
-    let written = web::block(move || {
-        db.write(|c| {
+    start_blocking(state, move |d| {
+        d.write(|c| {
             db::relax_commit_durability(c)?;
             db::files::append_chunk(c, id, seq, &stored)
         })?;
@@ -117,13 +116,8 @@ fn store_chunk(
             // A count that has stopped (past the cap) takes no more.
             let _ = r.send(chunk);
         }
-        Ok::<_, ApiError>(())
-    });
-    async move {
-        written
-            .await
-            .map_err(|e| ApiError::Internal(e.to_string()))?
-    }
+        Ok(())
+    })
 }
 
 /// Chunks on their way into the database: up to `COMPRESSING` being compressed at once (on
@@ -160,16 +154,14 @@ impl InFlight {
         chunk: Vec<u8>,
         rows: Option<SyncSender<Vec<u8>>>,
     ) -> Result<(), ApiError> {
-        let compressed = web::block(move || (db::files::StoredChunk::new(&chunk), chunk));
+        let compressed = start_blocking(state, move |_| {
+            Ok((db::files::StoredChunk::new(&chunk), chunk))
+        });
         self.compressing.push_back(Compressing {
             id,
             seq,
             rows,
-            chunk: Box::pin(async move {
-                compressed
-                    .await
-                    .map_err(|e| ApiError::Internal(e.to_string()))
-            }),
+            chunk: Box::pin(compressed),
         });
         while self.compressing.len() > COMPRESSING {
             self.write_oldest(state).await?;
