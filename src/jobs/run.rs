@@ -232,7 +232,7 @@ fn process_file(
         // Parsed batches go through a thread of their own that reads their records ahead and
         // plans them, so parsing never waits on the database.
         let (feed_tx, feed_rx) = sync_channel(1);
-        // Committed batches go back to that thread to be freed there (`batch::Spent`).
+        // Committed batches go back to the parsing thread to be freed there (`batch::Spent`).
         let (spent_tx, spent_rx) = channel();
         let db = ctx.db.clone();
         let batch_rows = ctx.config.batch_rows.max(1);
@@ -255,7 +255,6 @@ fn process_file(
             };
             let mut out = Handoff {
                 tx,
-                spent: spent_rx,
                 batches_new,
                 read_ahead,
                 ictx,
@@ -274,6 +273,7 @@ fn process_file(
         s.spawn(move || {
             let feed = Feed {
                 tx: feed_tx,
+                spent: spent_rx,
                 batches_new,
                 new_batch_rows,
             };
@@ -301,9 +301,11 @@ enum Fed {
     Item(Item),
 }
 
-/// The parsing thread's end of the channel to the thread that reads ahead.
+/// The parsing thread's end of the channel to the thread that reads ahead, and of the one that
+/// brings committed batches back to be freed.
 struct Feed<'a> {
     tx: SyncSender<Fed>,
+    spent: Receiver<Spent>,
     batches_new: &'a AtomicBool,
     /// Rows per batch while `batches_new` (`batch::new_batch_rows`).
     new_batch_rows: usize,
@@ -312,6 +314,7 @@ struct Feed<'a> {
 impl Feed<'_> {
     /// False once the thread that reads ahead has stopped (the writer hung up).
     fn rows(&self, rows: Vec<MappedRow>, consumed: i64) -> bool {
+        while self.spent.try_recv().is_ok() {}
         self.tx.send(Fed::Rows(rows, consumed)).is_ok()
     }
 
@@ -329,11 +332,9 @@ impl Feed<'_> {
     }
 }
 
-/// The ends of the thread that reads ahead's channels: batches out to the writer, spent
-/// batches back.
+/// The thread that reads ahead's end of the channel to the writer.
 struct Handoff<'a> {
     tx: SyncSender<Item>,
-    spent: Receiver<Spent>,
     batches_new: &'a AtomicBool,
     /// Where batches are read ahead (`batch::ReadAhead`), on backends where that pays.
     read_ahead: Option<db::DbConnection>,
@@ -373,7 +374,6 @@ impl Handoff<'_> {
 
     /// False once the writer has hung up.
     fn send(&self, item: Item) -> bool {
-        while self.spent.try_recv().is_ok() {}
         self.tx.send(item).is_ok()
     }
 }
