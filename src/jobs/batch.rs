@@ -26,9 +26,9 @@ use std::collections::BTreeMap;
 /// What a committed batch leaves behind (its rows, plan, loaded records), handed back to the
 /// parsing thread (`run::Feed`) to be freed there: dropping maps and strings is work, the
 /// writing thread is the busier one, and most of them were allocated by the parsing thread,
-/// which frees them cheapest (freed elsewhere, each was a cross-thread free and each shared
-/// property name's count a cache line pulled between cores: a sixth of the thread that read
-/// ahead).
+/// which frees them cheapest (freed on the thread that reads ahead, each was a cross-thread free
+/// and each shared property name's count a cache line pulled between cores: a sixth of an
+/// import's CPU in hubport).
 pub(super) type Spent = Box<dyn Send>;
 
 /// One batch's writes inside the caller's transaction (`run::consume` groups several): cancel
